@@ -22,3 +22,4 @@ export type PoolErrorCode =
   | 'POOL_CONNECT_FAILED'
   | 'LEASE_RELEASED'
   | 'LEASE_REVOKED'
+  | 'POOL_SIZING'
