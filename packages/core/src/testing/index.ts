@@ -1,0 +1,16 @@
+export {
+  DEFAULT_MYSQL_URL,
+  DEFAULT_PG_URL,
+  TEST_DIALECTS,
+  testDatabase,
+  testDatabases,
+  type TestDatabase,
+  type TestDialect,
+} from './test-databases.js'
+export {
+  answersTcp,
+  startTestDatabases,
+  type StartedTestDatabases,
+  type StartTestDatabasesOptions,
+} from './start-test-databases.js'
+export { redactSecret, redactUrl } from '../connector/redact-url.js'

@@ -1,0 +1,98 @@
+import { describe, expect, it } from 'vitest'
+import {
+  DEFAULT_MYSQL_URL,
+  DEFAULT_PG_URL,
+  answersTcp,
+  redactSecret,
+  redactUrl,
+  startTestDatabases,
+  testDatabases,
+} from '../../src/testing/index.js'
+
+describe('testDatabases', () => {
+  it('uses the local defaults when PG_URL and MYSQL_URL are unset', () => {
+    expect(testDatabases({})).toEqual([
+      { dialect: 'postgres', url: DEFAULT_PG_URL, displayUrl: DEFAULT_PG_URL },
+      { dialect: 'mysql', url: DEFAULT_MYSQL_URL, displayUrl: DEFAULT_MYSQL_URL },
+    ])
+  })
+
+  it('prefers the environment and hides its passwords in displayUrl', () => {
+    const [pg, mysql] = testDatabases({
+      PG_URL: 'postgres://app:s3cret@db.example:6543/app',
+      MYSQL_URL: ' mysql://root:hunter2@maria:3307/x ',
+    })
+    expect(pg).toEqual({
+      dialect: 'postgres',
+      url: 'postgres://app:s3cret@db.example:6543/app',
+      displayUrl: 'postgres://app@db.example:6543/app',
+    })
+    expect(mysql?.url).toBe('mysql://root:hunter2@maria:3307/x')
+    expect(mysql?.displayUrl).toBe('mysql://root@maria:3307/x')
+  })
+
+  it('treats an empty variable as unset', () => {
+    expect(testDatabases({ PG_URL: '', MYSQL_URL: '  ' }).map((db) => db.url)).toEqual([DEFAULT_PG_URL, DEFAULT_MYSQL_URL])
+  })
+
+  it('returns frozen entries', () => {
+    expect(Object.isFrozen(testDatabases({})[0])).toBe(true)
+  })
+})
+
+describe('redactUrl', () => {
+  it.each([
+    ['postgres://app:pw@127.0.0.1:5432/app', 'postgres://app@127.0.0.1:5432/app'],
+    ['postgres://app@127.0.0.1:5432/app', 'postgres://app@127.0.0.1:5432/app'],
+    ['mysql://u:p%40ss@h/db?password=other&ssl=1', 'mysql://u@h/db?password=***&ssl=1'],
+    ['postgres://127.0.0.1/db?sslpassword=x', 'postgres://127.0.0.1/db?sslpassword=***'],
+  ])('%s → %s', (input, expected) => {
+    expect(redactUrl(input)).toBe(expected)
+  })
+
+  it('scrubs a URL that does not parse', () => {
+    const redacted = redactUrl('postgres://app:pa ss@wo/rd@host:notaport/db')
+    expect(redacted).not.toContain('pa ss')
+    expect(redacted).not.toContain('wo/rd')
+    expect(redacted).toBe('postgres://app:***@host:notaport/db')
+  })
+
+  it('scrubs key=value passwords in a non-URL string', () => {
+    expect(redactUrl('host=x password=hunter2 user=y')).toBe('host=x password=*** user=y')
+  })
+})
+
+describe('redactSecret', () => {
+  it('removes the secret and its URL-encoded form', () => {
+    expect(redactSecret('a p@ss b p%40ss c', 'p@ss')).toBe('a *** b *** c')
+    expect(redactSecret('nothing here', undefined)).toBe('nothing here')
+  })
+})
+
+describe('startTestDatabases', () => {
+  it('uses the environment as is, without probing or starting anything', async () => {
+    const env = { PG_URL: 'postgres://nobody:pw@127.0.0.1:1/none', MYSQL_URL: 'mysql://nobody@127.0.0.1:1/none' }
+    const started = await startTestDatabases({ env })
+    expect(started.databases.map((db) => db.displayUrl)).toEqual([
+      'postgres://nobody@127.0.0.1:1/none',
+      'mysql://nobody@127.0.0.1:1/none',
+    ])
+    await started.stop()
+    expect(env.PG_URL).toBe('postgres://nobody:pw@127.0.0.1:1/none')
+  })
+
+  it('uses a local default that answers and leaves the environment alone', async () => {
+    const env: NodeJS.ProcessEnv = {}
+    const started = await startTestDatabases({ env, dialects: ['postgres'], probeTimeoutMillis: 2_000 })
+    expect(started.databases).toEqual([{ dialect: 'postgres', url: DEFAULT_PG_URL, displayUrl: DEFAULT_PG_URL }])
+    expect(env.PG_URL).toBeUndefined()
+    await started.stop()
+  })
+})
+
+describe('answersTcp', () => {
+  it('is false for a refused port and true for a listening server', async () => {
+    expect(await answersTcp('postgres://127.0.0.1:1/x', 1_000)).toBe(false)
+    expect(await answersTcp(DEFAULT_MYSQL_URL, 2_000)).toBe(true)
+  })
+})
