@@ -1,0 +1,234 @@
+import { parseArgs } from 'node:util'
+import { PoolSizingError, recommendPoolSize, type PoolSizeRecommendation } from '@kysely-pooled/core'
+import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_PROBLEM, type CliIo } from './cli-io.js'
+import { parseDatabaseUrl, scrubSecrets, type DatabaseUrl } from './database-url.js'
+import {
+  createServerProbe,
+  describeConnectError,
+  DriverMissingError,
+  type ProbeSession,
+  type ServerFacts,
+  type ServerProbe,
+} from './server-probe.js'
+
+export const DOCTOR_HELP = `Usage: kysely-pooled doctor <url> [options]
+
+Connects to a PostgreSQL or MySQL/MariaDB server and prints its version, its
+connection limits and use, what opening a connection costs next to a query,
+and the pool size (max per process) that keeps all your processes inside the
+server's limit. The scheme picks the driver: postgres://, postgresql:// (pg),
+mysql://, mariadb:// (mysql2).
+
+Options:
+  --processes <n>    processes per host, each with its own pool (default 1)
+  --hosts <n>        hosts running those processes (default 1)
+  --concurrency <n>  expected peak concurrent queries per process; caps max
+  --reserved <n>     connections to leave to others; default: the server's
+                     reserved slots + the connections in use now
+  --headroom <pct>   share of the budget kept free, in percent (default 10)
+  --samples <n>      tries per timing, median reported (default 5)
+  --timeout <ms>     connect timeout (default 5000)
+  -h, --help         show this help
+
+Exit codes: 0 done; 1 the processes cannot fit in the server's limit;
+2 bad arguments or URL, or the server could not be reached.
+`
+
+interface DoctorOptions {
+  readonly url: DatabaseUrl
+  readonly processes: number
+  readonly hosts: number
+  readonly concurrency: number | undefined
+  readonly reserved: number | undefined
+  readonly headroomRatio: number
+  readonly samples: number
+  readonly timeoutMillis: number
+}
+
+/** Runs `kysely-pooled doctor`; resolves the exit code. Never throws, never prints a password. */
+export async function runDoctor(argv: readonly string[], io: CliIo): Promise<number> {
+  let secrets: readonly string[] = []
+  try {
+    const options = parseDoctorArgs(argv, io)
+    if (options === undefined) {
+      return EXIT_OK
+    }
+    secrets = options.url.secrets
+    return await diagnose(options, io)
+  } catch (error) {
+    const message = error instanceof CliError || error instanceof DriverMissingError
+      ? error.message
+      : `unexpected failure: ${describeConnectError(error)}`
+    io.err(`kysely-pooled doctor: ${scrubSecrets(message, secrets)}\n`)
+    return error instanceof CliError ? error.exitCode : EXIT_FAILURE
+  }
+}
+
+function parseDoctorArgs(argv: readonly string[], io: CliIo): DoctorOptions | undefined {
+  let parsed: ReturnType<typeof parse>
+  try {
+    parsed = parse(argv)
+  } catch (error) {
+    // parseArgs names the bad option, never its value.
+    throw new CliError(`${(error as Error).message.split('\n')[0]} (see --help)`)
+  }
+  const { values, positionals } = parsed
+  if (values.help) {
+    io.out(DOCTOR_HELP)
+    return undefined
+  }
+  if (positionals.length !== 1) {
+    throw new CliError(
+      positionals.length === 0 ? 'missing <url> (see --help)' : 'expected exactly one <url> (see --help)',
+    )
+  }
+  const headroomPercent = values.headroom === undefined ? 10 : Number(values.headroom)
+  if (!(headroomPercent >= 0 && headroomPercent < 100)) {
+    throw new CliError('--headroom must be a percentage from 0 up to 100')
+  }
+  return {
+    url: parseDatabaseUrl(positionals[0]!),
+    processes: integerOption('processes', values.processes, 1) ?? 1,
+    hosts: integerOption('hosts', values.hosts, 1) ?? 1,
+    concurrency: integerOption('concurrency', values.concurrency, 1),
+    reserved: integerOption('reserved', values.reserved, 0),
+    headroomRatio: headroomPercent / 100,
+    samples: integerOption('samples', values.samples, 1) ?? 5,
+    timeoutMillis: integerOption('timeout', values.timeout, 1) ?? 5_000,
+  }
+}
+
+function parse(argv: readonly string[]) {
+  return parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    strict: true,
+    options: {
+      processes: { type: 'string' },
+      hosts: { type: 'string' },
+      concurrency: { type: 'string' },
+      reserved: { type: 'string' },
+      headroom: { type: 'string' },
+      samples: { type: 'string' },
+      timeout: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  })
+}
+
+function integerOption(name: string, raw: string | undefined, min: number): number | undefined {
+  if (raw === undefined) {
+    return undefined
+  }
+  const value = Number(raw)
+  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(value) || value < min) {
+    // The value is not echoed: a mistyped command line may have shifted a URL into it.
+    throw new CliError(`--${name} must be an integer >= ${min}`)
+  }
+  return value
+}
+
+async function diagnose(options: DoctorOptions, io: CliIo): Promise<number> {
+  const { url } = options
+  const probe = await createServerProbe(url, { connectTimeoutMillis: options.timeoutMillis })
+  const session = await openOrExplain(probe, url)
+  let facts: ServerFacts
+  let openMillis: number
+  let queryMillis: number
+  try {
+    facts = await session.facts()
+    openMillis = await timeOpening(probe, url, options.samples)
+    await session.selectOne() // warm-up: the first query pays for parsing and caches
+    queryMillis = await medianMillis(options.samples, () => session.selectOne())
+  } catch (error) {
+    if (error instanceof CliError) throw error
+    throw new CliError(`failed while inspecting ${url.displayUrl}: ${describeConnectError(error)}`)
+  } finally {
+    await session.close()
+  }
+
+  const out: string[] = []
+  out.push(`kysely-pooled doctor: ${url.displayUrl}`, '')
+  out.push(row('server', facts.version))
+  out.push(row('max_connections', String(facts.maxConnections)))
+  out.push(row('reserved', `${facts.reserved} (${facts.reservedDetail})`))
+  out.push(row('in use now', `${facts.inUse} client connection${facts.inUse === 1 ? '' : 's'} (not counting this one)`))
+  out.push('')
+  out.push(`cost, median of ${options.samples}:`)
+  out.push(row('  open a connection', `${formatMillis(openMillis)} ms`))
+  out.push(row('  run SELECT 1', `${formatMillis(queryMillis)} ms`))
+  const ratio = openMillis / Math.max(queryMillis, 0.001)
+  out.push(`  opening a connection costs as much as ${Math.round(ratio)} trivial queries: keep connections open in a pool`)
+  out.push('')
+
+  const reserved = options.reserved ?? facts.reserved + facts.inUse
+  out.push(
+    `pool size for ${options.processes} process${options.processes === 1 ? '' : 'es'} × ${options.hosts} host${options.hosts === 1 ? '' : 's'}:`,
+  )
+  if (options.reserved === undefined) {
+    out.push(`  reserved = ${facts.reserved} reserved slots + ${facts.inUse} in use now (stop your app first, or pass --reserved)`)
+  }
+  let recommendation: PoolSizeRecommendation
+  try {
+    recommendation = recommendPoolSize({
+      serverMaxConnections: facts.maxConnections,
+      reservedConnections: reserved,
+      processes: options.processes,
+      hosts: options.hosts,
+      concurrentQueries: options.concurrency,
+      headroomRatio: options.headroomRatio,
+    })
+  } catch (error) {
+    if (!(error instanceof PoolSizingError)) throw error
+    io.out(`${out.join('\n')}\n`)
+    io.err(`kysely-pooled doctor: ${error.message}\n`)
+    return EXIT_PROBLEM
+  }
+  for (const line of recommendation.arithmetic) {
+    out.push(`  ${line}`)
+  }
+  out.push(`  => pool: { max: ${recommendation.max} } in each process`)
+  if (options.concurrency === undefined) {
+    out.push('     (an upper bound: aim lower; size by peak concurrent queries with --concurrency, 1 for a CLI tool)')
+  }
+  io.out(`${out.join('\n')}\n`)
+  return EXIT_OK
+}
+
+async function openOrExplain(probe: ServerProbe, url: DatabaseUrl): Promise<ProbeSession> {
+  try {
+    return await probe.open()
+  } catch (error) {
+    throw new CliError(`cannot connect to ${url.displayUrl}: ${describeConnectError(error)}`)
+  }
+}
+
+async function timeOpening(probe: ServerProbe, url: DatabaseUrl, samples: number): Promise<number> {
+  return medianMillis(samples, async () => {
+    const session = await openOrExplain(probe, url)
+    // Closing is not part of the cost a pool saves per query: stop the clock first.
+    return () => session.close()
+  })
+}
+
+/** Times `fn` `samples` times, one after another; resolves the median in milliseconds. */
+async function medianMillis(samples: number, fn: () => Promise<void | (() => Promise<void>)>): Promise<number> {
+  const times: number[] = []
+  for (let i = 0; i < samples; i++) {
+    const start = process.hrtime.bigint()
+    const after = await fn()
+    times.push(Number(process.hrtime.bigint() - start) / 1e6)
+    if (after) await after()
+  }
+  times.sort((a, b) => a - b)
+  const mid = Math.floor(times.length / 2)
+  return times.length % 2 === 1 ? times[mid]! : (times[mid - 1]! + times[mid]!) / 2
+}
+
+function row(label: string, value: string): string {
+  return `${label.padEnd(20)} ${value}`
+}
+
+function formatMillis(ms: number): string {
+  return ms >= 10 ? ms.toFixed(1) : ms.toFixed(2)
+}

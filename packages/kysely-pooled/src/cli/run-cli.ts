@@ -1,0 +1,24 @@
+import { EXIT_FAILURE, EXIT_OK, type CliIo } from './cli-io.js'
+import { runDoctor } from './doctor.js'
+
+export const CLI_HELP = `Usage: kysely-pooled <command> [options]
+
+Commands:
+  doctor <url>   inspect a database server's connection limits and costs and
+                 recommend a pool size (kysely-pooled doctor --help)
+`
+
+/** The `kysely-pooled` command line; resolves the exit code. */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  const [command, ...rest] = argv
+  if (command === 'doctor') {
+    return runDoctor(rest, io)
+  }
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    io.out(CLI_HELP)
+    return command === undefined ? EXIT_FAILURE : EXIT_OK
+  }
+  // The unknown word is not echoed: it may be a URL typed in the wrong place.
+  io.err('kysely-pooled: unknown command (see kysely-pooled --help)\n')
+  return EXIT_FAILURE
+}
