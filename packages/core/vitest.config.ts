@@ -8,5 +8,7 @@ export default defineProject({
     include: ['test/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
+    // The garbage-collected-lease tests call global.gc().
+    execArgv: ['--expose-gc'],
   },
 })

@@ -1,0 +1,105 @@
+import type { InterruptScope, TransactionState } from '../connector/connector.js'
+import { LeaseReleasedError } from '../errors/lease-released-error.js'
+import { LeaseRevokedError } from '../errors/lease-revoked-error.js'
+import type { PooledConnection } from './pooled-connection.js'
+
+/** What a lease needs from its pool; kept small so a lease holds no pool internals. */
+export interface LeaseOwner<C> {
+  release(pooled: PooledConnection<C>, leaseId: number): Promise<void>
+  discard(pooled: PooledConnection<C>, leaseId: number, reason: Error | undefined): Promise<void>
+  interrupt(pooled: PooledConnection<C>, scope: InterruptScope): Promise<void>
+  transactionState(pooled: PooledConnection<C>): TransactionState
+}
+
+const RESOLVED = Promise.resolve()
+
+/**
+ * One borrowing of one connection. Single-use: once released (or revoked by
+ * the pool) every use throws, so a holder that keeps the object around can
+ * never reach the connection the pool has since lent to someone else.
+ */
+export class Lease<C> {
+  readonly id: number
+  readonly #owner: LeaseOwner<C>
+  readonly #pooled: PooledConnection<C>
+  readonly #seq: number
+  #released = false
+
+  /** @internal Leases are made by the pool. */
+  constructor(owner: LeaseOwner<C>, pooled: PooledConnection<C>, id: number) {
+    this.#owner = owner
+    this.#pooled = pooled
+    this.#seq = pooled.leaseSeq
+    this.id = id
+  }
+
+  /** The driver's connection (a pg `Client`, a mysql2 `Connection`). Throws once released or revoked. */
+  get connection(): C {
+    this.#assertHeld()
+    return this.#pooled.connection
+  }
+
+  /** Still held: neither released nor revoked. */
+  get isHeld(): boolean {
+    return !this.#released && this.#seq === this.#pooled.leaseSeq
+  }
+
+  /** Milliseconds since the lease was handed out. */
+  get heldMillis(): number {
+    return this.isHeld ? performance.now() - this.#pooled.leasedAt : 0
+  }
+
+  /** The transaction state of the connection, from the protocol (no round trip). */
+  transactionState(): TransactionState {
+    this.#assertHeld()
+    return this.#owner.transactionState(this.#pooled)
+  }
+
+  /**
+   * Gives the connection back. The pool rolls back what was left open and
+   * resets session state (per `reset`) before anyone else gets it. Releasing
+   * twice rejects with `LeaseReleasedError`; releasing a lease the pool has
+   * revoked is a no-op (the pool already took it back).
+   */
+  release(): Promise<void> {
+    if (this.#released) {
+      return Promise.reject(new LeaseReleasedError(this.id))
+    }
+    this.#released = true
+    if (this.#seq !== this.#pooled.leaseSeq) {
+      return RESOLVED
+    }
+    return this.#owner.release(this.#pooled, this.id)
+  }
+
+  /** Gives the connection back to be closed, never reused (e.g. it is known to be in a bad state). */
+  destroy(reason?: Error): Promise<void> {
+    if (this.#released) {
+      return Promise.reject(new LeaseReleasedError(this.id))
+    }
+    this.#released = true
+    if (this.#seq !== this.#pooled.leaseSeq) {
+      return RESOLVED
+    }
+    return this.#owner.discard(this.#pooled, this.id, reason)
+  }
+
+  /**
+   * Interrupts the running statement (`'query'`) or ends the server session
+   * (`'session'`) from a side channel that needs no pool slot, so it works
+   * while the pool is exhausted.
+   */
+  interrupt(scope: InterruptScope): Promise<void> {
+    this.#assertHeld()
+    return this.#owner.interrupt(this.#pooled, scope)
+  }
+
+  #assertHeld(): void {
+    if (this.#released) {
+      throw new LeaseReleasedError(this.id)
+    }
+    if (this.#seq !== this.#pooled.leaseSeq) {
+      throw new LeaseRevokedError(this.id, this.#pooled.revokeReason ?? 'max-lease')
+    }
+  }
+}
