@@ -498,7 +498,7 @@ export class Pool<C> {
     pooled.phase = ConnectionPhase.Idle
     pooled.idleSince = performance.now()
     pooled.acquireSite = undefined
-    this.#tarn.release(pooled)
+    this.#tarn.releaseResource(pooled)
     this.#notifyDrain()
   }
 

@@ -1,6 +1,6 @@
 import tarn from 'tarn'
 
-type TarnResource<T> = { resource: T; settle(): void; resolve(): TarnResource<T> }
+type TarnResource<T> = { resource: T; timestamp: number; settle(): void; resolve(): TarnResource<T> }
 type PendingAcquire<T> = ReturnType<tarn.Pool<T>["acquire"]>
 
 /**
@@ -26,6 +26,31 @@ export class TarnPool<T> extends tarn.Pool<T> {
     this.used.push(free)
     this._startReaping()
     return free.resource
+  }
+
+  /**
+   * Gives a leased resource back. With nobody queued the resource record is
+   * reused as is (tarn would allocate a new one and a promise); with callers
+   * queued it goes through tarn so the first of them gets it.
+   */
+  releaseResource(resource: T): void {
+    const used = this.used as TarnResource<T>[]
+    for (let i = used.length - 1; i >= 0; i--) {
+      const entry = used[i]!
+      if (entry.resource !== resource) {
+        continue
+      }
+      if (this.pendingAcquires.length > 0 || this.destroyed) {
+        this.release(resource)
+        return
+      }
+      // Order in `used` carries no meaning: swap-remove instead of splice.
+      used[i] = used[used.length - 1]!
+      used.pop()
+      entry.timestamp = Date.now()
+      ;(this.free as TarnResource<T>[]).push(entry)
+      return
+    }
   }
 
   /** `acquire()` with this call's own time limit. */
