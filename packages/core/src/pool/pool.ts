@@ -312,9 +312,9 @@ export class Pool<C> {
     }
     const validateAfter = this.config.validateAfterIdleMillis
     if (validateAfter > 0 && now - pooled.idleSince > validateAfter) {
-      try {
-        await this.connector.ping(pooled.connection)
-      } catch {
+      // A dead peer may never answer: the ping gets as long as a connect.
+      const alive = await settleWithin(this.connector.ping(pooled.connection), this.config.createTimeoutMillis)
+      if (!alive) {
         this.#destroyLeased(pooled, 'failed-validation')
         return false
       }
@@ -619,10 +619,6 @@ export class Pool<C> {
     this.#created++
     this.#createTimes.record(now - startedAt)
     this.#emit('create', { connectionId: pooled.id, createMillis: now - startedAt })
-    if (!this.#readySettled) {
-      // Counted before tarn files it as idle: this connection is one of them.
-      queueMicrotask(() => this.#checkReady())
-    }
     return pooled
   }
 
@@ -794,13 +790,14 @@ function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error))
 }
 
+/** True when `promise` fulfils within `millis`; false when it rejects or takes longer. */
 async function settleWithin(promise: Promise<void>, millis: number): Promise<boolean> {
   let timer: ReturnType<typeof setTimeout> | undefined
   const timedOut = new Promise<false>((resolve) => {
     timer = setTimeout(() => resolve(false), millis)
   })
   try {
-    return await Promise.race([promise.then(() => true as const), timedOut])
+    return await Promise.race([promise.then(() => true as const, () => false as const), timedOut])
   } finally {
     clearTimeout(timer)
   }
