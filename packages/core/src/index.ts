@@ -5,6 +5,8 @@ export type {
   InterruptScope,
   TransactionState,
 } from './connector/connector.js'
+export { postgresConnector, type PostgresConnectorOptions } from './connector/postgres-connector.js'
+export { mysqlConnector, type MysqlConnectorOptions } from './connector/mysql-connector.js'
 
 export { createPool, Pool, type AcquireOptions, type DestroyOptions } from './pool/pool.js'
 export { Lease } from './pool/lease.js'
