@@ -1,0 +1,71 @@
+/** What one closed-loop run measured. */
+export interface LoopResult {
+  readonly operations: number
+  readonly errors: number
+  readonly elapsedMillis: number
+  readonly operationsPerSecond: number
+  readonly firstError?: unknown
+}
+
+/** Stops a run that fails this often: the numbers would be meaningless. */
+const MAX_ERRORS = 100
+
+/**
+ * `concurrency` workers each run `operation` back to back until the
+ * deadline (or `maxOperations` in total): a closed loop, like request
+ * handlers behind a busy server. Bounded by time and by count.
+ */
+export async function runClosedLoop(
+  operation: () => Promise<unknown>,
+  concurrency: number,
+  durationMillis: number,
+  maxOperations = 10_000_000,
+): Promise<LoopResult> {
+  let operations = 0
+  let errors = 0
+  let firstError: unknown
+  let started = 0
+  const start = performance.now()
+  const deadline = start + durationMillis
+  const worker = async (): Promise<void> => {
+    while (started < maxOperations && errors < MAX_ERRORS && performance.now() < deadline) {
+      started++
+      try {
+        await operation()
+        operations++
+      } catch (error) {
+        errors++
+        firstError ??= error
+      }
+    }
+  }
+  const workers: Array<Promise<void>> = []
+  for (let i = 0; i < concurrency; i++) {
+    workers.push(worker())
+  }
+  await Promise.all(workers)
+  const elapsedMillis = performance.now() - start
+  return {
+    operations,
+    errors,
+    elapsedMillis,
+    operationsPerSecond: (operations * 1000) / elapsedMillis,
+    ...(firstError === undefined ? {} : { firstError }),
+  }
+}
+
+/** A full collection between measurements, when the process runs with --expose-gc. */
+export function collectGarbage(): void {
+  const gc = (globalThis as { gc?: () => void }).gc
+  gc?.()
+}
+
+export function hasExposedGc(): boolean {
+  return typeof (globalThis as { gc?: () => void }).gc === 'function'
+}
+
+/** Rotates the order each round so no contender always runs first or last. */
+export function rotate<T>(items: readonly T[], by: number): T[] {
+  const offset = ((by % items.length) + items.length) % items.length
+  return [...items.slice(offset), ...items.slice(0, offset)]
+}
