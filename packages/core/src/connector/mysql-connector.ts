@@ -1,0 +1,482 @@
+import { createRequire } from 'node:module'
+import type mysql from 'mysql2'
+import type {
+  ConnectFailureKind,
+  ConnectOptions,
+  Connector,
+  InterruptScope,
+  TransactionState,
+} from './connector.js'
+import { ConnectTimeoutError } from './connect-timeout-error.js'
+import { redactUrl } from './redact-url.js'
+import { scrubError } from './scrub-error.js'
+import { MYSQL_SESSION_CHANGE } from './session-change-detector.js'
+
+export interface MysqlConnectorOptions {
+  /** Longest wait for a graceful `COM_QUIT` before the socket is destroyed. Default 5 000 ms. */
+  readonly closeTimeoutMillis?: number
+  /** Longest time the control connection running `KILL` may take. Default 5 000 ms. */
+  readonly interruptTimeoutMillis?: number
+}
+
+/** The parts of a mysql2 3.x `Connection` the connector reads that its typings do not declare (mysql2/lib/base/connection.js). */
+interface MysqlConnectionInternals {
+  _command: unknown
+  _commands: { length: number }
+  _fatalError: Error | null
+  _protocolError: Error | null
+  _closing?: boolean
+  threadId: number | null
+  handlePacket(packet?: MysqlPacket | null): void
+}
+
+/** mysql2's Packet: the payload is `buffer[start + 4, end)`. */
+interface MysqlPacket {
+  buffer: Buffer
+  start: number
+  end: number
+}
+
+// Server status flags (include/mysql_com.h).
+const SERVER_STATUS_IN_TRANS = 0x0001
+const SERVER_STATUS_AUTOCOMMIT = 0x0002
+const SERVER_SESSION_STATE_CHANGED = 0x4000
+
+const ER_LOCK_DEADLOCK = 1213
+
+/** Per-connection state, updated from every command's final packet. */
+class MysqlSession {
+  /** Status flags of the last OK/EOF packet that ended a command. */
+  status = SERVER_STATUS_AUTOCOMMIT
+  /** An error ended a command inside a transaction (or with autocommit off): we do not know what the server kept. */
+  uncertain = false
+  /** The last command ended with an ERR packet (checked after COM_RESET_CONNECTION). */
+  lastFailed = false
+  /** The session may differ from a fresh one. */
+  changed = false
+  /** The server tracks state changes (session_track_state_change=ON took). */
+  tracking = false
+  broken: Error | undefined = undefined
+  brokenListeners: Array<(error: Error) => void> = []
+  idleWaiters: Array<() => void> = []
+}
+
+const TRANSIENT_ERRNOS = new Set([
+  1040, // ER_CON_COUNT_ERROR: too many connections
+  1203, // ER_TOO_MANY_USER_CONNECTIONS
+  1226, // ER_USER_LIMIT_REACHED (max_user_connections and friends)
+  1053, // ER_SERVER_SHUTDOWN
+  1077, // ER_NORMAL_SHUTDOWN
+  1205, // lock wait timeout (can hit the init statements)
+  1213, // deadlock (same)
+])
+
+const TRANSIENT_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ECONNABORTED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EHOSTDOWN',
+  'ENETDOWN',
+  'PROTOCOL_CONNECTION_LOST',
+  'CONNECT_TIMEOUT',
+])
+
+/**
+ * A `Connector` for mysql2's callback-API `Connection` (what Kysely's
+ * MysqlDialect drives), for MySQL >= 5.7 and MariaDB >= 10.2.
+ *
+ * Transaction state and session changes come from the server status flags of
+ * the packet that ends each command (OK or EOF), read by a wrapper around the
+ * connection's `handlePacket`: `SERVER_STATUS_IN_TRANS`, and
+ * `SERVER_SESSION_STATE_CHANGED` with `session_track_state_change=ON` set at
+ * connect. An ERR packet carries no status: after one inside a transaction
+ * (or with autocommit off) the state is `unknown` (the pool rolls back),
+ * except a deadlock, which InnoDB always rolls back.
+ *
+ * Session changes the flag misses (or that should not depend on it) are
+ * caught by a sniff of each statement's text (`MYSQL_SESSION_CHANGE`).
+ *
+ * Connect failures: `transient` for too many connections (1040), per-user
+ * limits (1203, 1226), server shutdown (1053, 1077), refused/reset/timed-out
+ * sockets, a connection lost during connect, and the connect timeout; `fatal`
+ * for the rest: access denied (1045, 1044), unknown database (1049), unknown
+ * host (ENOTFOUND, EAI_*), TLS and configuration errors.
+ */
+export function mysqlConnector(
+  urlOrConfig: string | mysql.ConnectionOptions,
+  options: MysqlConnectorOptions = {},
+): Connector<mysql.Connection> {
+  return new MysqlConnector(urlOrConfig, options)
+}
+
+class MysqlConnector implements Connector<mysql.Connection> {
+  readonly dialect = 'mysql'
+  readonly target: string
+
+  readonly #config: Readonly<mysql.ConnectionOptions>
+  readonly #password: string | undefined
+  readonly #database: string | undefined
+  readonly #closeTimeoutMillis: number
+  readonly #interruptTimeoutMillis: number
+  readonly #sessions = new WeakMap<mysql.Connection, MysqlSession>()
+  #driver: typeof mysql | undefined
+
+  constructor(urlOrConfig: string | mysql.ConnectionOptions, options: MysqlConnectorOptions) {
+    const config: mysql.ConnectionOptions = typeof urlOrConfig === 'string' ? { uri: urlOrConfig } : { ...urlOrConfig }
+    this.#config = Object.freeze(config)
+    this.#password = passwordOf(config)
+    this.#database = databaseOf(config)
+    this.target = describeTarget(config)
+    this.#closeTimeoutMillis = options.closeTimeoutMillis ?? 5_000
+    this.#interruptTimeoutMillis = options.interruptTimeoutMillis ?? 5_000
+  }
+
+  async connect({ timeoutMillis }: ConnectOptions): Promise<mysql.Connection> {
+    const session = new MysqlSession()
+    let connection: mysql.Connection
+    try {
+      this.#driver ??= loadMysql2()
+      // mysql2's own connectTimeout is left as configured; ours bounds the whole init.
+      connection = this.#driver.createConnection({ ...this.#config })
+    } catch (error) {
+      throw scrubError(error, this.#password)
+    }
+    this.#sessions.set(connection, session)
+    // Synchronously after creation, before any I/O can report: an error on an
+    // idle connection must never be unhandled.
+    connection.on('error', (error: Error) => this.#markBroken(session, error))
+    connection.on('end', () => this.#markBroken(session, new Error(`connection to ${this.target} ended`)))
+    this.#observePackets(connection, session)
+    this.#sniffQueries(connection, session)
+
+    let timer: NodeJS.Timeout | undefined
+    try {
+      await Promise.race([
+        this.#initialise(connection, session),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new ConnectTimeoutError(this.target, timeoutMillis)), timeoutMillis)
+        }),
+      ])
+    } catch (error) {
+      connection.destroy()
+      throw scrubError(error, this.#password)
+    } finally {
+      clearTimeout(timer)
+    }
+    return connection
+  }
+
+  async close(connection: mysql.Connection): Promise<void> {
+    if (this.isBroken(connection)) {
+      connection.destroy()
+      return
+    }
+    let timer: NodeJS.Timeout | undefined
+    try {
+      await Promise.race([
+        new Promise<void>((resolve) => connection.end(() => resolve())),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, this.#closeTimeoutMillis)
+        }),
+      ])
+    } catch {
+      // end() threw: destroy below
+    } finally {
+      clearTimeout(timer)
+      connection.destroy()
+    }
+  }
+
+  transactionState(connection: mysql.Connection): TransactionState {
+    const session = this.#sessions.get(connection)
+    if (session === undefined || session.uncertain) return 'unknown'
+    return (session.status & SERVER_STATUS_IN_TRANS) !== 0 ? 'in-transaction' : 'idle'
+  }
+
+  isBusy(connection: mysql.Connection): boolean {
+    const internals = connection as unknown as MysqlConnectionInternals
+    return internals._command != null || internals._commands.length > 0
+  }
+
+  whenIdle(connection: mysql.Connection): Promise<void> {
+    const session = this.#sessions.get(connection)
+    if (session === undefined || !this.isBusy(connection) || this.isBroken(connection)) return Promise.resolve()
+    return new Promise<void>((resolve) => session.idleWaiters.push(resolve))
+  }
+
+  isSessionChanged(connection: mysql.Connection): boolean {
+    return this.#sessions.get(connection)?.changed ?? true
+  }
+
+  isBroken(connection: mysql.Connection): boolean {
+    const session = this.#sessions.get(connection)
+    const internals = connection as unknown as MysqlConnectionInternals
+    return (
+      session === undefined ||
+      session.broken !== undefined ||
+      internals._fatalError !== null ||
+      internals._protocolError !== null ||
+      internals._closing === true
+    )
+  }
+
+  async rollback(connection: mysql.Connection): Promise<void> {
+    await query(connection, 'ROLLBACK')
+  }
+
+  async resetSession(connection: mysql.Connection): Promise<void> {
+    const session = this.#sessions.get(connection)
+    if (session === undefined) throw new Error('not a connection of this connector')
+    // COM_RESET_CONNECTION: rolls back, drops temporary tables, releases
+    // locks, clears user variables and prepared statements, restores session
+    // variables (and mysql2 forgets its statement cache). It keeps the
+    // current database, and turns session_track_state_change back off.
+    await new Promise<void>((resolve, reject) => connection.reset((error) => (error ? reject(error) : resolve())))
+    if (session.lastFailed) throw new Error(`COM_RESET_CONNECTION failed on ${this.target}`)
+    // Always, not only after a sniffed `USE`: the sniff stops looking once
+    // the session is flagged, and this path runs only for dirty sessions.
+    if (this.#database !== undefined) {
+      await query(connection, `USE ${quoteIdentifier(this.#database)}`)
+    }
+    await this.#trackStateChanges(connection, session)
+    session.changed = false
+  }
+
+  async ping(connection: mysql.Connection): Promise<void> {
+    await new Promise<void>((resolve, reject) => connection.ping((error) => (error ? reject(error) : resolve())))
+  }
+
+  async interrupt(connection: mysql.Connection, scope: InterruptScope): Promise<void> {
+    const threadId = (connection as unknown as MysqlConnectionInternals).threadId
+    if (threadId == null) return
+    // Nothing running: a KILL QUERY could hit the next statement.
+    if (scope === 'query' && (!this.isBusy(connection) || this.isBroken(connection))) return
+    try {
+      const control = await this.connect({ timeoutMillis: this.#interruptTimeoutMillis })
+      try {
+        let timer: NodeJS.Timeout | undefined
+        await Promise.race([
+          query(control, `${scope === 'query' ? 'KILL QUERY' : 'KILL'} ${Number(threadId)}`),
+          new Promise<void>((resolve) => {
+            timer = setTimeout(resolve, this.#interruptTimeoutMillis)
+          }),
+        ]).finally(() => clearTimeout(timer))
+      } finally {
+        await this.close(control)
+      }
+    } catch {
+      // Best effort by contract: the caller is already giving up on the work.
+    }
+  }
+
+  classifyConnectFailure(error: unknown): ConnectFailureKind {
+    if (!(error instanceof Error)) return 'fatal'
+    if (error instanceof ConnectTimeoutError) return 'transient'
+    const { errno, code } = error as { errno?: unknown; code?: unknown }
+    if (typeof errno === 'number' && TRANSIENT_ERRNOS.has(errno)) return 'transient'
+    if (typeof code === 'string' && TRANSIENT_CODES.has(code)) return 'transient'
+    return 'fatal'
+  }
+
+  onBroken(connection: mysql.Connection, listener: (error: Error) => void): void {
+    const session = this.#sessions.get(connection)
+    if (session === undefined) return
+    if (session.broken !== undefined) {
+      const broken = session.broken
+      queueMicrotask(() => listener(broken))
+      return
+    }
+    session.brokenListeners.push(listener)
+  }
+
+  async #initialise(connection: mysql.Connection, session: MysqlSession): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      const onError = (error: Error): void => {
+        connection.off('connect', onConnect)
+        reject(error)
+      }
+      const onConnect = (): void => {
+        connection.off('error', onError)
+        resolve()
+      }
+      connection.once('error', onError)
+      connection.once('connect', onConnect)
+    })
+    await this.#trackStateChanges(connection, session)
+    session.changed = false
+  }
+
+  /**
+   * Asks the server to flag every session-state change in the OK packets.
+   * Servers without the variable (MySQL < 5.7) leave us with the SQL sniff alone.
+   */
+  async #trackStateChanges(connection: mysql.Connection, session: MysqlSession): Promise<void> {
+    try {
+      await query(connection, 'SET SESSION session_track_state_change = ON')
+      session.tracking = true
+    } catch (error) {
+      if ((error as { errno?: unknown }).errno !== 1193 /* ER_UNKNOWN_SYSTEM_VARIABLE */) throw error
+      session.tracking = false
+    }
+  }
+
+  #markBroken(session: MysqlSession, error: Error): void {
+    this.#wakeIdleWaiters(session)
+    if (session.broken !== undefined) return
+    session.broken = scrubError(error, this.#password)
+    const listeners = session.brokenListeners
+    session.brokenListeners = []
+    for (const listener of listeners) {
+      try {
+        listener(session.broken)
+      } catch {
+        // A listener's failure must not turn into an unhandled 'error'.
+      }
+    }
+  }
+
+  #wakeIdleWaiters(session: MysqlSession): void {
+    if (session.idleWaiters.length === 0) return
+    const waiters = session.idleWaiters
+    session.idleWaiters = []
+    for (const wake of waiters) wake()
+  }
+
+  /**
+   * Wraps this connection's `handlePacket` once. When a packet ends the
+   * current command (mysql2 moves on to the next one), its status flags are
+   * the server's word on the transaction and session: an OK packet
+   * (`0x00`, two length-encoded integers, then the flags), an EOF packet
+   * (`0xFE`, warnings, flags) or an ERR packet (`0xFF`, no flags). A few
+   * byte reads per command; row packets are not looked at.
+   */
+  #observePackets(connection: mysql.Connection, session: MysqlSession): void {
+    const internals = connection as unknown as MysqlConnectionInternals
+    const handlePacket = internals.handlePacket
+    internals.handlePacket = function (this: MysqlConnectionInternals, packet?: MysqlPacket | null): void {
+      const command = this._command
+      handlePacket.call(this, packet)
+      if (packet == null || command == null || this._command === command) return
+      observeFinalPacket(session, packet)
+      if (this._command == null && this._commands.length === 0 && session.idleWaiters.length > 0) {
+        const waiters = session.idleWaiters
+        session.idleWaiters = []
+        for (const wake of waiters) wake()
+      }
+    }
+  }
+
+  /** Wraps `query` and `execute` once: one regex test per statement until the session is flagged. */
+  #sniffQueries(connection: mysql.Connection, session: MysqlSession): void {
+    const target = connection as unknown as Record<'query' | 'execute', (...args: unknown[]) => unknown>
+    for (const method of ['query', 'execute'] as const) {
+      const original = target[method]
+      target[method] = function (this: unknown, ...args: unknown[]): unknown {
+        if (!session.changed) {
+          const sql = args[0]
+          const text = typeof sql === 'string' ? sql : typeof sql === 'object' && sql !== null ? (sql as { sql?: unknown }).sql : undefined
+          if (typeof text !== 'string' || MYSQL_SESSION_CHANGE.test(text)) session.changed = true
+        }
+        return original.apply(this, args)
+      }
+    }
+  }
+}
+
+function observeFinalPacket(session: MysqlSession, packet: MysqlPacket): void {
+  const buffer = packet.buffer
+  const payload = packet.start + 4
+  const header = buffer[payload]
+  if (header === 0xff) {
+    session.lastFailed = true
+    const errno = buffer.readUInt16LE(payload + 1)
+    if (errno === ER_LOCK_DEADLOCK) {
+      // InnoDB rolls the whole transaction back on a deadlock.
+      session.status &= ~SERVER_STATUS_IN_TRANS
+      session.uncertain = false
+    } else if ((session.status & SERVER_STATUS_IN_TRANS) !== 0 || (session.status & SERVER_STATUS_AUTOCOMMIT) === 0) {
+      // Most errors keep the transaction open, some (lock wait timeout with
+      // innodb_rollback_on_timeout) end it, and with autocommit off a failed
+      // statement may have opened one: only a rollback makes it certain.
+      session.uncertain = true
+    }
+    return
+  }
+  let status: number
+  if (header === 0x00) {
+    let offset = payload + 1
+    offset = skipLengthEncodedInteger(buffer, offset) // affected rows
+    offset = skipLengthEncodedInteger(buffer, offset) // last insert id
+    if (offset + 2 > packet.end) return
+    status = buffer.readUInt16LE(offset)
+  } else if (header === 0xfe && packet.end - payload >= 5) {
+    status = buffer.readUInt16LE(payload + 3)
+  } else {
+    return
+  }
+  session.lastFailed = false
+  session.status = status
+  session.uncertain = false
+  if ((status & SERVER_SESSION_STATE_CHANGED) !== 0) session.changed = true
+}
+
+function skipLengthEncodedInteger(buffer: Buffer, offset: number): number {
+  const first = buffer[offset]
+  if (first === undefined || first < 0xfb) return offset + 1
+  if (first === 0xfc) return offset + 3
+  if (first === 0xfd) return offset + 4
+  return offset + 9
+}
+
+function query(connection: mysql.Connection, sql: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    connection.query(sql, (error) => (error ? reject(error) : resolve()))
+  })
+}
+
+function quoteIdentifier(name: string): string {
+  return `\`${name.replace(/`/g, '``')}\``
+}
+
+function loadMysql2(): typeof mysql {
+  const require = createRequire(import.meta.url)
+  try {
+    return require('mysql2') as typeof mysql
+  } catch (error) {
+    throw new Error("mysqlConnector needs the 'mysql2' package: npm install mysql2", { cause: error })
+  }
+}
+
+function parseUri(uri: string | undefined): URL | undefined {
+  if (uri === undefined) return undefined
+  try {
+    return new URL(uri)
+  } catch {
+    return undefined
+  }
+}
+
+function passwordOf(config: mysql.ConnectionOptions): string | undefined {
+  if (typeof config.password === 'string' && config.password !== '') return config.password
+  if (typeof config.password1 === 'string' && config.password1 !== '') return config.password1
+  const password = parseUri(config.uri)?.password
+  return password === undefined || password === '' ? undefined : decodeURIComponent(password)
+}
+
+function databaseOf(config: mysql.ConnectionOptions): string | undefined {
+  if (config.database !== undefined && config.database !== '') return config.database
+  const path = parseUri(config.uri)?.pathname.slice(1)
+  return path === undefined || path === '' ? undefined : decodeURIComponent(path)
+}
+
+function describeTarget(config: mysql.ConnectionOptions): string {
+  if (config.uri !== undefined && config.host === undefined) return redactUrl(config.uri)
+  const user = config.user ?? ''
+  const host = config.socketPath ?? config.host ?? 'localhost'
+  const port = config.socketPath !== undefined ? '' : `:${config.port ?? 3306}`
+  return `mysql://${user === '' ? '' : `${encodeURIComponent(user)}@`}${encodeURIComponent(host)}${port}/${encodeURIComponent(config.database ?? '')}`
+}
