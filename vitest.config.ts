@@ -1,8 +1,9 @@
 import { defineConfig } from 'vitest/config'
 
 // One run, every package: each package's own vitest.config.ts is a project.
+// kysely-pooled adds a second project: its suite again on kysely 0.28.
 export default defineConfig({
   test: {
-    projects: ['packages/*/vitest.config.ts'],
+    projects: ['packages/*/vitest.config.ts', 'packages/kysely-pooled/vitest.kysely028.config.ts'],
   },
 })

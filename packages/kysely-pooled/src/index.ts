@@ -1,0 +1,23 @@
+export { PooledPostgresDialect } from './postgres/pooled-postgres-dialect.js'
+export type {
+  PooledPostgresDialectConfig,
+  PostgresCursor,
+  PostgresCursorConstructor,
+} from './postgres/pooled-postgres-dialect-config.js'
+export { PooledMysqlDialect } from './mysql/pooled-mysql-dialect.js'
+export type { PooledMysqlDialectConfig } from './mysql/pooled-mysql-dialect-config.js'
+export type { ConnectionHook, PooledDialectConfigBase } from './shared/pooled-dialect-config.js'
+export type { AbortOptions } from './shared/abort-options.js'
+
+// The pool's errors reach Kysely callers unchanged; re-exported so an app
+// can `instanceof` them without a second import.
+export {
+  LeaseReleasedError,
+  LeaseRevokedError,
+  PoolClosedError,
+  PoolConfigError,
+  PoolConnectError,
+  PoolError,
+  PoolQueueFullError,
+  PoolTimeoutError,
+} from '@kysely-pooled/core'

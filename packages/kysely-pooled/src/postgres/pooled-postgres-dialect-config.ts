@@ -1,0 +1,25 @@
+import type { Client, ClientConfig } from 'pg'
+import type { PooledDialectConfigBase } from '../shared/pooled-dialect-config.js'
+
+/**
+ * Config of {@link PooledPostgresDialect}. `connection` and `pool` replace the
+ * stock dialect's `pool: new pg.Pool(…)`; the hooks and `cursor` are the
+ * stock ones.
+ */
+export interface PooledPostgresDialectConfig extends PooledDialectConfigBase<Client> {
+  /** A `postgres://…` URL or a pg `ClientConfig`. Ignored when `pool` is an existing core Pool. */
+  readonly connection?: string | ClientConfig
+  /**
+   * The `pg-cursor` class, needed for `.stream()`:
+   * `import Cursor from 'pg-cursor'` then `cursor: Cursor`.
+   */
+  readonly cursor?: PostgresCursorConstructor
+}
+
+/** The part of `pg-cursor` the dialect uses (typed here so `pg-cursor` stays optional). */
+export interface PostgresCursor<T> {
+  read(rowsCount: number): Promise<T[]>
+  close(): Promise<void>
+}
+
+export type PostgresCursorConstructor = new <T>(sql: string, parameters: unknown[]) => PostgresCursor<T>

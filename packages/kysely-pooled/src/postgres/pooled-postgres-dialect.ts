@@ -1,0 +1,48 @@
+import { postgresConnector } from '@kysely-pooled/core'
+import { PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler, type Driver } from 'kysely'
+import type { Client, ClientConfig } from 'pg'
+import { PooledDialect } from '../shared/pooled-dialect.js'
+import { resolveDialectConfig } from '../shared/resolve-dialect-config.js'
+import type { PooledPostgresDialectConfig } from './pooled-postgres-dialect-config.js'
+import { PooledPostgresDriver } from './pooled-postgres-driver.js'
+
+/**
+ * Kysely's `PostgresDialect` on the `@kysely-pooled/core` pool.
+ *
+ * ```ts
+ * new Kysely<DB>({
+ *   dialect: new PooledPostgresDialect({
+ *     connection: 'postgres://app@127.0.0.1:5432/app',
+ *     pool: { max: 10, acquireTimeoutMillis: 5_000 },
+ *   }),
+ * })
+ * ```
+ */
+export class PooledPostgresDialect extends PooledDialect<Client> {
+  readonly #config: PooledPostgresDialectConfig
+
+  constructor(config: PooledPostgresDialectConfig) {
+    const settings = resolveDialectConfig<Client, string | ClientConfig, PooledPostgresDialectConfig>(config, {
+      dialectName: 'PooledPostgresDialect',
+      connectorDialect: 'postgres',
+      connectionHint: "a 'postgres://…' URL or a pg ClientConfig",
+      extraKeys: ['cursor'],
+      checkExtras: (raw, problems) => {
+        if (raw.cursor !== undefined && typeof raw.cursor !== 'function') {
+          problems.push("cursor must be the pg-cursor class (import Cursor from 'pg-cursor')")
+        }
+      },
+      createConnector: (connection) => postgresConnector(connection),
+    })
+    super(settings, {
+      QueryCompiler: PostgresQueryCompiler,
+      Adapter: PostgresAdapter,
+      Introspector: PostgresIntrospector,
+    })
+    this.#config = Object.freeze({ ...config })
+  }
+
+  createDriver(): Driver {
+    return new PooledPostgresDriver(this.driverSettings, this.#config.cursor)
+  }
+}

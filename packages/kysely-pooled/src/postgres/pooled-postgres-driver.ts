@@ -1,0 +1,51 @@
+import type { Lease } from '@kysely-pooled/core'
+import * as kysely from 'kysely'
+import { CompiledQuery, type DatabaseConnection, type TransactionSettings } from 'kysely'
+import type { Client } from 'pg'
+import type { LeaseConnection } from '../shared/lease-connection.js'
+import { PooledDriver, type PooledDriverSettings } from '../shared/pooled-driver.js'
+import { PooledPostgresConnection } from './pooled-postgres-connection.js'
+import type { PostgresCursorConstructor } from './pooled-postgres-dialect-config.js'
+
+// Read through the namespace: a kysely 0.28 release older than this class
+// lacks the export, and a named import would then fail to link.
+const AbortedTransactionError = (kysely as Partial<Pick<typeof kysely, 'AbortedTransactionError'>>)
+  .AbortedTransactionError
+
+/** Kysely `Driver` for PostgreSQL on the core pool. SQL as Kysely's stock `PostgresDriver`. */
+export class PooledPostgresDriver extends PooledDriver<Client> {
+  readonly #cursor: PostgresCursorConstructor | undefined
+  protected readonly releaseSavepointCommand = 'release'
+
+  constructor(settings: PooledDriverSettings<Client>, cursor: PostgresCursorConstructor | undefined) {
+    super(settings)
+    this.#cursor = cursor
+  }
+
+  protected createConnection(lease: Lease<Client>): LeaseConnection<Client> {
+    return new PooledPostgresConnection(lease, this.#cursor)
+  }
+
+  async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
+    let sql = 'begin'
+    if (settings.isolationLevel || settings.accessMode) {
+      sql = 'start transaction'
+      if (settings.isolationLevel) {
+        sql += ` isolation level ${settings.isolationLevel}`
+      }
+      if (settings.accessMode) {
+        sql += ` ${settings.accessMode}`
+      }
+    }
+    await connection.executeQuery(CompiledQuery.raw(sql))
+  }
+
+  async commitTransaction(connection: DatabaseConnection): Promise<void> {
+    const { rows } = await connection.executeQuery<{ command?: string }>(CompiledQuery.raw('commit'))
+    // PostgreSQL completes COMMIT with a ROLLBACK tag when an earlier error
+    // left the transaction aborted: the caller must not believe it committed.
+    if (rows[0]?.command === 'ROLLBACK' && AbortedTransactionError) {
+      throw new AbortedTransactionError()
+    }
+  }
+}

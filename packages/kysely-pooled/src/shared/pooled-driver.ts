@@ -1,0 +1,161 @@
+import type { Lease, Pool } from '@kysely-pooled/core'
+import {
+  CompiledQuery,
+  createQueryId,
+  IdentifierNode,
+  RawNode,
+  type DatabaseConnection,
+  type Driver,
+  type QueryCompiler,
+  type TransactionSettings,
+} from 'kysely'
+import type { AbortOptions } from './abort-options.js'
+import { LeaseConnection } from './lease-connection.js'
+import type { ConnectionHook } from './pooled-dialect-config.js'
+
+/** What a dialect hands its driver: everything resolved and validated. */
+export interface PooledDriverSettings<C> {
+  readonly pool: Pool<C>
+  /** False when the pool was passed in to be shared: then `destroy` leaves it alone. */
+  readonly ownsPool: boolean
+  readonly destroyGraceMillis: number
+  readonly onCreateConnection?: ConnectionHook | undefined
+  readonly onReserveConnection?: ConnectionHook | undefined
+}
+
+/**
+ * The part of a Kysely `Driver` that is the same for every database: acquire
+ * and release through the core pool, savepoints, rollback, destroy. The
+ * subclasses only say how their database begins and commits.
+ */
+export abstract class PooledDriver<C> implements Driver {
+  readonly #settings: PooledDriverSettings<C>
+  /**
+   * Physical connections whose session `onCreateConnection` has prepared,
+   * mapped to whether the hook changed session state (see `#prepare`). Weak,
+   * so closed connections drop out.
+   */
+  readonly #prepared = new WeakMap<C & object, boolean>()
+
+  constructor(settings: PooledDriverSettings<C>) {
+    this.#settings = settings
+  }
+
+  /** The `release …` form of this database's savepoint release command. */
+  protected abstract readonly releaseSavepointCommand: string
+
+  protected abstract createConnection(lease: Lease<C>): LeaseConnection<C>
+
+  abstract beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void>
+
+  abstract commitTransaction(connection: DatabaseConnection): Promise<void>
+
+  async init(): Promise<void> {
+    // The pool is made in the dialect's constructor so that `dialect.pool`
+    // exists before the first query; there is nothing left to do here.
+  }
+
+  async acquireConnection(options?: AbortOptions): Promise<DatabaseConnection> {
+    const signal = options?.signal
+    // Passing the signal lets an aborted caller leave the pool's queue at once.
+    const lease = await this.#settings.pool.acquire(signal ? { signal } : undefined)
+    const connection = this.createConnection(lease)
+    try {
+      await this.#prepare(connection, lease.connection, options)
+    } catch (error) {
+      // A connection whose preparation failed is half set up: never reuse it.
+      await lease.destroy(error instanceof Error ? error : undefined)
+      throw error
+    }
+    return connection
+  }
+
+  async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    try {
+      await connection.executeQuery(CompiledQuery.raw('rollback'))
+    } catch (error) {
+      // As the stock Postgres driver: a connection that cannot roll back is closed, not reused.
+      asLeaseConnection(connection).markForDiscard()
+      throw error
+    }
+  }
+
+  async savepoint(
+    connection: DatabaseConnection,
+    savepointName: string,
+    compileQuery: QueryCompiler['compileQuery'],
+  ): Promise<void> {
+    await connection.executeQuery(compileQuery(savepointCommand('savepoint', savepointName), createQueryId()))
+  }
+
+  async rollbackToSavepoint(
+    connection: DatabaseConnection,
+    savepointName: string,
+    compileQuery: QueryCompiler['compileQuery'],
+  ): Promise<void> {
+    await connection.executeQuery(compileQuery(savepointCommand('rollback to', savepointName), createQueryId()))
+  }
+
+  async releaseSavepoint(
+    connection: DatabaseConnection,
+    savepointName: string,
+    compileQuery: QueryCompiler['compileQuery'],
+  ): Promise<void> {
+    await connection.executeQuery(
+      compileQuery(savepointCommand(this.releaseSavepointCommand, savepointName), createQueryId()),
+    )
+  }
+
+  async releaseConnection(connection: DatabaseConnection): Promise<void> {
+    const leased = asLeaseConnection(connection)
+    // The pool does the hygiene: whatever Kysely left open (a transaction of
+    // `db.connection()`, a failed commit) is rolled back before reuse.
+    if (leased.discard) {
+      await leased.lease.destroy()
+    } else {
+      await leased.lease.release()
+    }
+  }
+
+  async destroy(): Promise<void> {
+    if (this.#settings.ownsPool) {
+      await this.#settings.pool.destroy({ graceMillis: this.#settings.destroyGraceMillis })
+    }
+  }
+
+  /**
+   * Runs the hooks. `onCreateConnection` runs whenever the session is new: on
+   * a new physical connection, and again after the pool reset the session
+   * (the reset would otherwise silently undo what the hook set up, e.g. a
+   * `set time zone`). A hook that changes no session state runs once.
+   */
+  async #prepare(connection: LeaseConnection<C>, raw: C, options: AbortOptions | undefined): Promise<void> {
+    const { onCreateConnection, onReserveConnection, pool } = this.#settings
+    if (onCreateConnection) {
+      const key = raw as C & object
+      const hookChangedSession = this.#prepared.get(key)
+      const sessionIsNew =
+        hookChangedSession === undefined ||
+        (hookChangedSession && (pool.config.reset === 'always' || !pool.connector.isSessionChanged(raw)))
+      if (sessionIsNew) {
+        await onCreateConnection(connection, options)
+        this.#prepared.set(key, pool.connector.isSessionChanged(raw))
+      }
+    }
+    if (onReserveConnection) {
+      await onReserveConnection(connection, options)
+    }
+  }
+}
+
+function asLeaseConnection<C>(connection: DatabaseConnection): LeaseConnection<C> {
+  if (!(connection instanceof LeaseConnection)) {
+    throw new TypeError('kysely-pooled: the driver was given a connection it did not create.')
+  }
+  return connection as LeaseConnection<C>
+}
+
+/** Same node as Kysely's own savepoint commands: the name goes through the compiler's identifier escaping. */
+function savepointCommand(command: string, savepointName: string): RawNode {
+  return RawNode.createWithChildren([RawNode.createWithSql(`${command} `), IdentifierNode.create(savepointName)])
+}
