@@ -1,0 +1,22 @@
+import type { Pool, PoolOptions } from '@kysely-pooled/core'
+import { Kysely } from 'kysely'
+import { PooledMysqlDialect, PooledPostgresDialect } from 'kysely-pooled'
+import type { ExampleDatabase } from './databases.js'
+
+export interface PooledKysely<DB> {
+  readonly db: Kysely<DB>
+  /** The dialect's pool: stats, holders, events. */
+  readonly pool: Pool<unknown>
+}
+
+/**
+ * A typed Kysely on our dialect for the database. The only difference from
+ * Kysely's stock setup is the dialect class and its `pool` options.
+ */
+export function createPooledKysely<DB>(database: ExampleDatabase, pool: PoolOptions = {}): PooledKysely<DB> {
+  const dialect =
+    database.dialect === 'postgres'
+      ? new PooledPostgresDialect({ connection: database.url, pool })
+      : new PooledMysqlDialect({ connection: database.url, pool })
+  return { db: new Kysely<DB>({ dialect }), pool: dialect.pool as Pool<unknown> }
+}
