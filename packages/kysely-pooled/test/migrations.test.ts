@@ -1,6 +1,8 @@
 import { testDatabases } from '@kysely-pooled/core/testing'
 import * as kysely from 'kysely'
-import { Kysely, sql, type Migration, type MigrationProvider } from 'kysely'
+import { Kysely, sql } from 'kysely'
+// Type-only (erased): the runtime class is picked per Kysely line below.
+import type { Migration, MigrationProvider } from 'kysely/migration'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestSchema, pooledDialect, type TestSchema } from './helpers.js'
 

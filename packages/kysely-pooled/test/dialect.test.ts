@@ -1,0 +1,182 @@
+import { createPool, mysqlConnector, postgresConnector, type Pool } from '@kysely-pooled/core'
+import { testDatabases } from '@kysely-pooled/core/testing'
+import { AbortedTransactionError, CompiledQuery, Kysely, sql, type DatabaseConnection } from 'kysely'
+import { PoolConfigError, PoolTimeoutError, PooledMysqlDialect, PooledPostgresDialect } from 'kysely-pooled'
+import pg from 'pg'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createTestSchema, pooledDialect, type TestSchema } from './helpers.js'
+
+describe('dialect config', () => {
+  it('says what is wrong with a missing or invalid connection, without echoing it', () => {
+    expect(() => new PooledPostgresDialect({})).toThrow(/connection is required \(a 'postgres:\/\/…' URL/)
+    expect(() => new PooledMysqlDialect({ connection: '  ' })).toThrow(/connection must not be an empty string/)
+    expect(() => new PooledPostgresDialect({ connection: 42 as unknown as string })).toThrow(
+      /connection must be a 'postgres:\/\/…' URL or a pg ClientConfig, got 42/,
+    )
+    const withTypo = { connection: 'postgres://u:secret@localhost/db', onReserveConection: async () => {} }
+    expect(() => new PooledPostgresDialect(withTypo as never)).toThrow(/unknown option "onReserveConection"/)
+    expect(() => new PooledPostgresDialect(withTypo as never)).not.toThrow(/secret/)
+  })
+
+  it('points a stock-dialect pool at the right options', () => {
+    const stockPool = new pg.Pool()
+    expect(() => new PooledPostgresDialect({ connection: 'postgres://localhost/db', pool: stockPool as never })).toThrow(
+      /looks like a pg\/mysql2 pool/,
+    )
+    void stockPool.end()
+  })
+
+  it('rejects bad pool options with the core PoolConfigError', () => {
+    expect(() => new PooledMysqlDialect({ connection: 'mysql://localhost/db', pool: { max: 0 } })).toThrow(PoolConfigError)
+  })
+
+  it('rejects a shared pool of the other database', async () => {
+    const mysqlPool = createPool(mysqlConnector('mysql://root@127.0.0.1:3306/test'))
+    try {
+      expect(() => new PooledPostgresDialect({ pool: mysqlPool as unknown as Pool<pg.Client> })).toThrow(
+        /pool is a "mysql" pool; PooledPostgresDialect needs a "postgres" one/,
+      )
+    } finally {
+      await mysqlPool.destroy()
+    }
+  })
+})
+
+describe.each(testDatabases())('dialect behaviour on $dialect', (database) => {
+  let schema: TestSchema
+
+  beforeAll(async () => {
+    schema = await createTestSchema(database, 'dialect')
+  })
+
+  afterAll(async () => {
+    await schema?.drop()
+  })
+
+  it('exposes the pool from construction and destroys it with db.destroy()', async () => {
+    const dialect = pooledDialect(schema, { pool: { name: 'kp-dialect-owned' } })
+    expect(dialect.pool.name).toBe('kp-dialect-owned')
+    const db = new Kysely({ dialect })
+    await sql`select 1`.execute(db)
+    expect(dialect.pool.stats().created).toBe(1)
+    await db.destroy()
+    expect(dialect.pool.closed).toBe(true)
+  })
+
+  it('shares a pool passed in, and leaves it open on db.destroy()', async () => {
+    const pool =
+      database.dialect === 'postgres'
+        ? createPool(postgresConnector(database.url), { max: 2 })
+        : createPool(mysqlConnector(database.url), { max: 2 })
+    try {
+      const dialect =
+        database.dialect === 'postgres'
+          ? new PooledPostgresDialect({ pool: pool as Pool<pg.Client> })
+          : new PooledMysqlDialect({ pool: pool as never })
+      expect(dialect.pool).toBe(pool)
+      const first = new Kysely({ dialect })
+      const second = new Kysely({ dialect })
+      await sql`select 1`.execute(first)
+      await first.destroy()
+      expect(pool.closed).toBe(false)
+      expect((await sql<{ one: number }>`select 1 as one`.execute(second)).rows).toEqual([{ one: 1 }])
+      await second.destroy()
+    } finally {
+      await pool.destroy()
+    }
+  })
+
+  it('runs onCreateConnection for each new session and onReserveConnection on each acquire', async () => {
+    const created: DatabaseConnection[] = []
+    const reserved: DatabaseConnection[] = []
+    const dialect = pooledDialect(schema, {
+      pool: { max: 1, reset: 'never' },
+      onCreateConnection: async (connection) => {
+        created.push(connection)
+      },
+      onReserveConnection: async (connection) => {
+        reserved.push(connection)
+      },
+    })
+    const db = new Kysely({ dialect })
+    try {
+      await sql`select 1`.execute(db)
+      await sql`select 1`.execute(db)
+      expect(created).toHaveLength(1)
+      expect(reserved).toHaveLength(2)
+    } finally {
+      await db.destroy()
+    }
+  })
+
+  it('re-runs a session-changing onCreateConnection after the pool reset the session', async () => {
+    const timeZoneSql =
+      database.dialect === 'postgres' ? "set time zone 'Pacific/Auckland'" : "set time_zone = '+12:00'"
+    const readTimeZone =
+      database.dialect === 'postgres' ? sql<{ tz: string }>`select current_setting('TimeZone') as tz` : sql<{ tz: string }>`select @@session.time_zone as tz`
+    let runs = 0
+    const dialect = pooledDialect(schema, {
+      pool: { max: 1, reset: 'auto' },
+      onCreateConnection: async (connection) => {
+        runs++
+        await connection.executeQuery(CompiledQuery.raw(timeZoneSql))
+      },
+    })
+    const db = new Kysely({ dialect })
+    try {
+      const first = (await readTimeZone.execute(db)).rows[0]!.tz
+      const second = (await readTimeZone.execute(db)).rows[0]!.tz
+      expect(first).toBe(second)
+      expect(first).toMatch(/Auckland|\+12:00/)
+      expect(runs).toBe(2)
+      expect(dialect.pool.stats().resetOnRelease).toBeGreaterThanOrEqual(1)
+    } finally {
+      await db.destroy()
+    }
+  })
+
+  it('passes the pool errors through unchanged', async () => {
+    const dialect = pooledDialect(schema, { pool: { max: 1, acquireTimeoutMillis: 100 } })
+    const db = new Kysely({ dialect })
+    const trx = await db.startTransaction().execute()
+    try {
+      const error = await sql`select 1`.execute(db).catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(PoolTimeoutError)
+      expect((error as PoolTimeoutError).reason).toBe('pool-full')
+    } finally {
+      await trx.rollback().execute()
+      await db.destroy()
+    }
+  })
+
+  if (database.dialect === 'postgres') {
+    it('raises AbortedTransactionError when COMMIT rolls back a failed transaction', async () => {
+      const db = new Kysely({ dialect: pooledDialect(schema) })
+      try {
+        const trx = await db.startTransaction().execute()
+        await expect(sql`select * from no_such_table`.execute(trx)).rejects.toThrow()
+        const error = await trx.commit().execute().catch((e: unknown) => e)
+        expect(error).toBeInstanceOf(AbortedTransactionError)
+        expect(trx.isRolledBack).toBe(true)
+      } finally {
+        await db.destroy()
+      }
+    })
+
+    it('asks for pg-cursor when streaming without one, like the stock dialect', async () => {
+      const dialect = new PooledPostgresDialect({ connection: schema.connection, pool: { max: 1 } })
+      const db = new Kysely({ dialect })
+      try {
+        const stream = sql`select 1`.compile(db)
+        await expect(async () => {
+          for await (const _ of db.getExecutor().stream(stream, 10)) {
+            // unreachable
+          }
+        }).rejects.toThrow(/`cursor` is not present/)
+        await expect.poll(() => dialect.pool.stats().used).toBe(0)
+      } finally {
+        await db.destroy()
+      }
+    })
+  }
+})
