@@ -10,7 +10,7 @@ import type {
 import { ConnectTimeoutError } from './connect-timeout-error.js'
 import { redactUrl } from './redact-url.js'
 import { scrubError } from './scrub-error.js'
-import { MYSQL_SESSION_CHANGE } from './session-change-detector.js'
+import { MYSQL_RESET_GAPS, MYSQL_SESSION_CHANGE } from './session-change-detector.js'
 
 export interface MysqlConnectorOptions {
   /** Longest wait for a graceful `COM_QUIT` before the socket is destroyed. Default 5 000 ms. */
@@ -56,6 +56,14 @@ class MysqlSession {
   changed = false
   /** The server tracks state changes (session_track_state_change=ON took). */
   tracking = false
+  /** `sql_mode` right after connect: it includes what the handshake flags added (mysql2 sends IGNORE_SPACE), which COM_RESET_CONNECTION drops. */
+  freshSqlMode: string | undefined = undefined
+  /** `CURRENT_ROLE()` right after connect (the user's default role, or none): COM_RESET_CONNECTION keeps a `SET ROLE`. */
+  freshRole: string | null | undefined = undefined
+  /** A `USE` may have run: COM_RESET_CONNECTION keeps the current database. */
+  useSeen = false
+  /** A `SET ROLE` may have run. */
+  roleSeen = false
   broken: Error | undefined = undefined
   brokenListeners: Array<(error: Error) => void> = []
   idleWaiters: Array<() => void> = []
@@ -231,19 +239,24 @@ class MysqlConnector implements Connector<mysql.Connection> {
   async resetSession(connection: mysql.Connection): Promise<void> {
     const session = this.#sessions.get(connection)
     if (session === undefined) throw new Error('not a connection of this connector')
-    // COM_RESET_CONNECTION: rolls back, drops temporary tables, releases
+    // COM_RESET_CONNECTION rolls back, drops temporary tables, releases
     // locks, clears user variables and prepared statements, restores session
-    // variables (and mysql2 forgets its statement cache). It keeps the
-    // current database, and turns session_track_state_change back off.
+    // variables (and mysql2 forgets its statement cache). Measured on
+    // MariaDB 10.11, it does NOT restore: the current database, a SET ROLE,
+    // the sql_mode bits the handshake added, session_track_state_change.
+    // Those are put back below; this path runs only for dirty sessions.
     await new Promise<void>((resolve, reject) => connection.reset((error) => (error ? reject(error) : resolve())))
     if (session.lastFailed) throw new Error(`COM_RESET_CONNECTION failed on ${this.target}`)
-    // Always, not only after a sniffed `USE`: the sniff stops looking once
-    // the session is flagged, and this path runs only for dirty sessions.
-    if (this.#database !== undefined) {
+    if (session.useSeen && this.#database !== undefined) {
       await query(connection, `USE ${quoteIdentifier(this.#database)}`)
     }
-    await this.#trackStateChanges(connection, session)
+    if (session.roleSeen && session.freshRole !== undefined) {
+      await query(connection, `SET ROLE ${roleSpec(session.freshRole)}`)
+    }
+    await this.#restoreSessionVariables(connection, session)
     session.changed = false
+    session.useSeen = false
+    session.roleSeen = false
   }
 
   async ping(connection: mysql.Connection): Promise<void> {
@@ -306,21 +319,39 @@ class MysqlConnector implements Connector<mysql.Connection> {
       connection.once('error', onError)
       connection.once('connect', onConnect)
     })
-    await this.#trackStateChanges(connection, session)
+    await this.#recordFreshSession(connection, session)
+    await this.#restoreSessionVariables(connection, session)
     session.changed = false
   }
 
-  /**
-   * Asks the server to flag every session-state change in the OK packets.
-   * Servers without the variable (MySQL < 5.7) leave us with the SQL sniff alone.
-   */
-  async #trackStateChanges(connection: mysql.Connection, session: MysqlSession): Promise<void> {
+  /** What a reset must put back that COM_RESET_CONNECTION does not (see `resetSession`). */
+  async #recordFreshSession(connection: mysql.Connection, session: MysqlSession): Promise<void> {
+    let row: Record<string, unknown> | undefined
     try {
-      await query(connection, 'SET SESSION session_track_state_change = ON')
+      row = (await select(connection, 'SELECT @@SESSION.sql_mode AS sql_mode, CURRENT_ROLE() AS role'))[0]
+      session.freshRole = typeof row?.role === 'string' && row.role !== 'NONE' ? row.role : null
+    } catch {
+      // No roles (MySQL 5.7): nothing to restore there.
+      row = (await select(connection, 'SELECT @@SESSION.sql_mode AS sql_mode'))[0]
+    }
+    session.freshSqlMode = typeof row?.sql_mode === 'string' ? row.sql_mode : undefined
+  }
+
+  /**
+   * Restores the connect-time sql_mode and asks the server to flag every
+   * session-state change in its OK packets, in one statement. Servers
+   * without session_track_state_change (MySQL < 5.7) leave the SQL sniff alone.
+   */
+  async #restoreSessionVariables(connection: mysql.Connection, session: MysqlSession): Promise<void> {
+    const sqlMode = session.freshSqlMode
+    const assignments = sqlMode === undefined ? [] : ['sql_mode = ?']
+    try {
+      await query(connection, `SET SESSION ${[...assignments, 'session_track_state_change = ON'].join(', ')}`, sqlMode === undefined ? [] : [sqlMode])
       session.tracking = true
     } catch (error) {
       if ((error as { errno?: unknown }).errno !== 1193 /* ER_UNKNOWN_SYSTEM_VARIABLE */) throw error
       session.tracking = false
+      if (sqlMode !== undefined) await query(connection, 'SET SESSION sql_mode = ?', [sqlMode])
     }
   }
 
@@ -370,16 +401,29 @@ class MysqlConnector implements Connector<mysql.Connection> {
     }
   }
 
-  /** Wraps `query` and `execute` once: one regex test per statement until the session is flagged. */
+  /**
+   * Wraps `query` and `execute` once: one regex test per statement while the
+   * session is clean; once dirty, one test for the `USE` / `SET ROLE` a reset
+   * has to undo by hand.
+   */
   #sniffQueries(connection: mysql.Connection, session: MysqlSession): void {
     const target = connection as unknown as Record<'query' | 'execute', (...args: unknown[]) => unknown>
     for (const method of ['query', 'execute'] as const) {
       const original = target[method]
       target[method] = function (this: unknown, ...args: unknown[]): unknown {
-        if (!session.changed) {
-          const sql = args[0]
-          const text = typeof sql === 'string' ? sql : typeof sql === 'object' && sql !== null ? (sql as { sql?: unknown }).sql : undefined
-          if (typeof text !== 'string' || MYSQL_SESSION_CHANGE.test(text)) session.changed = true
+        const sql = args[0]
+        const text = typeof sql === 'string' ? sql : typeof sql === 'object' && sql !== null ? (sql as { sql?: unknown }).sql : undefined
+        if (typeof text !== 'string') {
+          session.changed = session.useSeen = session.roleSeen = true
+        } else if (!session.changed) {
+          // The clean path: one regex test.
+          if (MYSQL_SESSION_CHANGE.test(text)) {
+            session.changed = true
+            noteResetGaps(session, text)
+          }
+        } else {
+          // Already dirty: only watch for what the reset must repair by hand.
+          noteResetGaps(session, text)
         }
         return original.apply(this, args)
       }
@@ -432,10 +476,30 @@ function skipLengthEncodedInteger(buffer: Buffer, offset: number): number {
   return offset + 9
 }
 
-function query(connection: mysql.Connection, sql: string): Promise<void> {
+function noteResetGaps(session: MysqlSession, text: string): void {
+  if (session.useSeen && session.roleSeen) return
+  const gap = MYSQL_RESET_GAPS.exec(text)
+  if (gap === null) return
+  if (/^USE$/i.test(gap[1]!)) session.useSeen = true
+  else session.roleSeen = true
+}
+
+function query(connection: mysql.Connection, sql: string, params: unknown[] = []): Promise<void> {
   return new Promise<void>((resolve, reject) => {
-    connection.query(sql, (error) => (error ? reject(error) : resolve()))
+    connection.query(sql, params, (error) => (error ? reject(error) : resolve()))
   })
+}
+
+function select(connection: mysql.Connection, sql: string): Promise<Array<Record<string, unknown>>> {
+  return new Promise((resolve, reject) => {
+    connection.query(sql, (error, rows) => (error ? reject(error) : resolve(rows as Array<Record<string, unknown>>)))
+  })
+}
+
+/** `SET ROLE` operand for a `CURRENT_ROLE()` value: MariaDB returns a bare name, MySQL 8 `` `r`@`%` `` lists. */
+function roleSpec(role: string | null): string {
+  if (role === null) return 'NONE'
+  return role.includes('@') ? role : quoteIdentifier(role)
 }
 
 function quoteIdentifier(name: string): string {
