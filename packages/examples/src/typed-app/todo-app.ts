@@ -90,28 +90,32 @@ export class TodoApp {
 
   async #handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     this.#inFlight++
-    // Tell keep-alive clients to go away while shutting down.
-    if (this.#shuttingDown) response.setHeader('connection', 'close')
+    // A request that finishes during shutdown closes its keep-alive socket:
+    // server.close() waits for every socket, not just every request.
+    const send = (status: number, body: unknown): void => {
+      if (this.#shuttingDown) response.setHeader('connection', 'close')
+      sendJson(response, status, body)
+    }
     try {
       const url = new URL(request.url ?? '/', 'http://localhost')
       const route = `${request.method} ${url.pathname.replace(/\/\d+$/, '/:id')}`
       switch (route) {
         case 'GET /todos':
-          return send(response, 200, await this.#list(Number(url.searchParams.get('wait') ?? 0)))
+          return send(200, await this.#list(Number(url.searchParams.get('wait') ?? 0)))
         case 'POST /todos':
-          return send(response, 201, await this.#create(await readJson(request)))
+          return send(201, await this.#create(await readJson(request)))
         case 'PATCH /todos/:id':
-          return send(response, 200, await this.#update(Number(url.pathname.split('/').pop()), await readJson(request)))
+          return send(200, await this.#update(Number(url.pathname.split('/').pop()), await readJson(request)))
         case 'GET /health':
-          return send(response, 200, { ok: true, pool: pickStats(this.pool) })
+          return send(200, { ok: true, pool: pickStats(this.pool) })
         default:
-          return send(response, 404, { error: 'not found' })
+          return send(404, { error: 'not found' })
       }
     } catch (error) {
-      if (error instanceof HttpError) return send(response, error.status, { error: error.message })
+      if (error instanceof HttpError) return send(error.status, { error: error.message })
       // Pool exhausted or closed: the client may retry later; say so instead of a bare 500.
-      if (error instanceof PoolError) return send(response, 503, { error: error.code })
-      return send(response, 500, { error: 'internal error' })
+      if (error instanceof PoolError) return send(503, { error: error.code })
+      return send(500, { error: 'internal error' })
     } finally {
       this.#inFlight--
     }
@@ -182,7 +186,7 @@ async function readJson(request: IncomingMessage): Promise<unknown> {
   }
 }
 
-function send(response: ServerResponse, status: number, body: unknown): void {
+function sendJson(response: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body)
   response.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) })
   response.end(text)
