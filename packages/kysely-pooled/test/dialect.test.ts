@@ -135,6 +135,23 @@ describe.each(testDatabases())('dialect behaviour on $dialect', (database) => {
     }
   })
 
+  it('closes a connection whose hook failed instead of leaking it', async () => {
+    const dialect = pooledDialect(schema, {
+      pool: { max: 1 },
+      onReserveConnection: async () => {
+        throw new Error('hook failed')
+      },
+    })
+    const db = new Kysely({ dialect })
+    try {
+      await expect(sql`select 1`.execute(db)).rejects.toThrow('hook failed')
+      expect(dialect.pool.stats().used).toBe(0)
+      expect(dialect.pool.stats().destroyed).toBe(1)
+    } finally {
+      await db.destroy()
+    }
+  })
+
   it('passes the pool errors through unchanged', async () => {
     const dialect = pooledDialect(schema, { pool: { max: 1, acquireTimeoutMillis: 100 } })
     const db = new Kysely({ dialect })
