@@ -166,11 +166,9 @@ export function formatClusterReport(report: ClusterReport, displayUrl: string): 
   for (const [i, w] of report.workerReports.entries()) {
     lines.push(`  worker ${i + 1} (pid ${w.pid}): pool max ${w.max}, peak size ${w.peakSize}, ${w.queries} queries`)
   }
-  const verdict = report.peakServerConnections <= report.budget ? 'within' : 'OVER'
-  lines.push(
-    `  server-side connections with ${report.countedBy}: peak ${report.peakServerConnections}` +
-      (report.baseline > 0 ? ` (above the ${report.baseline} open before start)` : '') +
-      ` <= ${report.total} (${report.perWorkerMax} × ${report.workers}) — ${verdict} the budget of ${report.budget}`,
-  )
+  lines.push(`  the pools together: at most ${report.perWorkerMax} × ${report.workers} = ${report.total} connections <= budget ${report.budget}`)
+  const net = report.baseline > 0 ? ` more than the ${report.baseline} open before start (every session of that user counts)` : ''
+  const verdict = report.peakServerConnections <= report.total ? 'within the pools\' total' : 'more than the pools\' total: other sessions share that user'
+  lines.push(`  seen by the server, ${report.countedBy}: peak ${report.peakServerConnections}${net}; ${verdict}`)
   return lines
 }
