@@ -31,7 +31,7 @@ async function runBurst(ctx: DemoContext, database: ExampleDatabase): Promise<vo
       const s = pool.stats()
       return (
         `  ${label(database)}  size ${s.size}/${s.max}  idle ${s.idle}  used ${s.used}  waiting ${String(s.pending).padStart(2)}` +
-        `  ${String(Math.round(rate.perSecond(s.acquires))).padStart(5)} q/s` +
+        `  ${formatRate(rate.perSecond(s.acquires))} q/s` +
         `  wait p50 ${formatMillis(s.waitMillis.p50)}  p99 ${formatMillis(s.waitMillis.p99)}`
       )
     }
@@ -39,7 +39,10 @@ async function runBurst(ctx: DemoContext, database: ExampleDatabase): Promise<vo
 
     const start = performance.now()
     let served = 0
-    const users = Array.from({ length: USERS }, async () => {
+    // Users arrive over the first fifth of the burst, so the queue is seen building up.
+    const arrival = durationMillis / 5 / USERS
+    const users = Array.from({ length: USERS }, async (_, i) => {
+      await sleep(i * arrival)
       while (since(start) < durationMillis) {
         await sleepQuery(database.dialect, 10).execute(db)
         served++
@@ -63,14 +66,19 @@ async function runBurst(ctx: DemoContext, database: ExampleDatabase): Promise<vo
 class RateMeter {
   readonly #samples: Array<{ at: number; count: number }> = []
 
-  perSecond(count: number): number {
+  /** `undefined` until there are two samples to compare. */
+  perSecond(count: number): number | undefined {
     const now = performance.now()
     this.#samples.push({ at: now, count })
     while (this.#samples.length > 2 && now - this.#samples[0]!.at > 1_000) this.#samples.shift()
     const first = this.#samples[0]!
     const elapsed = (now - first.at) / 1000
-    return elapsed > 0 ? (count - first.count) / elapsed : 0
+    return elapsed > 0 ? (count - first.count) / elapsed : undefined
   }
+}
+
+function formatRate(perSecond: number | undefined): string {
+  return (perSecond === undefined ? '…' : String(Math.round(perSecond))).padStart(5)
 }
 
 async function runPolicy(ctx: DemoContext, database: ExampleDatabase): Promise<void> {

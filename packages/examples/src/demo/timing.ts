@@ -18,8 +18,9 @@ export function sleep(millis: number): Promise<void> {
 
 /** `1.23 ms`, `12.3 ms`, `123 ms`: three significant figures are plenty. */
 export function formatMillis(ms: number): string {
-  if (ms < 10) return `${ms.toFixed(2)} ms`
-  if (ms < 100) return `${ms.toFixed(1)} ms`
+  // Compare the rounded figure, so 99.96 reads `100 ms`, not `100.0 ms`.
+  if (Number(ms.toFixed(2)) < 10) return `${ms.toFixed(2)} ms`
+  if (Number(ms.toFixed(1)) < 100) return `${ms.toFixed(1)} ms`
   return `${Math.round(ms)} ms`
 }
 
