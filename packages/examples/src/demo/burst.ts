@@ -1,3 +1,5 @@
+import { relative } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { PoolQueueFullError, PoolTimeoutError } from '@kysely-pooled/core'
 import { sql, type Kysely } from 'kysely'
 import type { ExampleDatabase } from '../shared/databases.js'
@@ -135,9 +137,14 @@ function showError(ctx: DemoContext, intro: string, outcome: Outcome, expected: 
   }
   const error = outcome.error
   const mark = error instanceof expected ? t.yellow(error.name) : t.red(`${error.name} (expected ${expected.name})`)
-  const [first, ...rest] = error.message.split('\n')
+  const [first, ...rest] = shortenPaths(error.message).split('\n')
   t.line(`      ${mark}: ${first}`)
   for (const line of rest) t.line(`      ${t.dim(line)}`)
+}
+
+/** Acquire sites as paths relative to the working directory: shorter lines, same information. */
+function shortenPaths(text: string): string {
+  return text.replace(/file:\/\/\/[^\s:)]+/g, (url) => relative(process.cwd(), fileURLToPath(url)))
 }
 
 type Outcome = { ok: true } | { ok: false; error: Error }
