@@ -4,6 +4,8 @@ export interface LoopResult {
   readonly errors: number
   readonly elapsedMillis: number
   readonly operationsPerSecond: number
+  /** CPU time this process spent per operation (user + system), in µs: the client stack's cost, whatever the server does. */
+  readonly cpuMicrosPerOperation: number
   readonly firstError?: unknown
 }
 
@@ -25,6 +27,7 @@ export async function runClosedLoop(
   let errors = 0
   let firstError: unknown
   let started = 0
+  const cpuBefore = process.cpuUsage()
   const start = performance.now()
   const deadline = start + durationMillis
   const worker = async (): Promise<void> => {
@@ -45,11 +48,13 @@ export async function runClosedLoop(
   }
   await Promise.all(workers)
   const elapsedMillis = performance.now() - start
+  const cpu = process.cpuUsage(cpuBefore)
   return {
     operations,
     errors,
     elapsedMillis,
     operationsPerSecond: (operations * 1000) / elapsedMillis,
+    cpuMicrosPerOperation: (cpu.user + cpu.system) / Math.max(1, operations),
     ...(firstError === undefined ? {} : { firstError }),
   }
 }

@@ -1,16 +1,112 @@
-import { knexContender } from './contenders/knex.js'
+import { mkdir, writeFile } from 'node:fs/promises'
+import { fileURLToPath } from 'node:url'
+import { hasExposedGc } from './closed-loop.js'
 import { kyselyCeiling, rawCeiling } from './contenders/ceilings.js'
+import type { Contender } from './contenders/contender.js'
+import { knexContender } from './contenders/knex.js'
+import { kyselyPooled } from './contenders/kysely-pooled.js'
 import { stockKysely } from './contenders/stock-kysely.js'
-import { databaseTarget, prepareDatabase } from './databases.js'
-import { measureThroughput } from './scenarios/throughput.js'
+import { assertLoopback, databaseTarget, prepareDatabase, redactUrl } from './databases.js'
+import { oursOnFake, pgPoolOnFake, tarnOnFake } from './fake/fake-pools.js'
+import { currentLoadAverage, describeMachine } from './machine.js'
+import { elapsedSeconds, progress } from './progress.js'
+import { renderMarkdown } from './report/markdown.js'
+import { throughputChart } from './report/svg.js'
+import type { BenchResults } from './results.js'
+import { measureExhaustion, type ExhaustionResult } from './scenarios/exhaustion.js'
+import { measureHygiene, type HygieneResult } from './scenarios/hygiene.js'
+import { measurePoolOverhead, type OverheadResult } from './scenarios/pool-overhead.js'
+import { measureThroughput, type ThroughputResult } from './scenarios/throughput.js'
+import { measureWarmUp, type WarmUpResult } from './scenarios/warm-up.js'
 import { parseSettings } from './settings.js'
+import { checkTargets } from './targets.js'
 
+const PACKAGE_ROOT = new URL('../', import.meta.url)
+const RESULTS_DIR = new URL('results/', PACKAGE_ROOT)
+const REPO_ROOT = new URL('../../', PACKAGE_ROOT)
+const CHART_FROM_REPO_ROOT = 'packages/bench/results/throughput.svg'
+
+/** Every contender of the throughput and transaction scenarios, ours first. */
+const CONTENDERS: readonly Contender[] = [kyselyPooled, stockKysely, knexContender, kyselyCeiling, rawCeiling]
+const FAKE_POOLS = [oursOnFake, tarnOnFake, pgPoolOnFake] as const
+
+quietKnownDeprecation()
 const settings = parseSettings(process.argv.slice(2))
-for (const id of settings.databases) {
-  const target = databaseTarget(id)
-  console.log(await prepareDatabase(target))
-  const r = await measureThroughput(target, 'point-select', [stockKysely, knexContender, kyselyCeiling, rawCeiling], settings.concurrencies, settings)
-  console.log(JSON.stringify(r.rows.map((row) => [row.contender, row.concurrency, Math.round(row.opsPerSecond.median), row.ratioToStock.median.toFixed(2), row.errors, row.firstError])))
-  const t = await measureThroughput(target, 'transaction', [stockKysely, knexContender, kyselyCeiling, rawCeiling], settings.transactionConcurrencies, settings)
-  console.log(JSON.stringify(t.rows.map((row) => [row.contender, row.concurrency, Math.round(row.opsPerSecond.median), row.ratioToStock.median.toFixed(2), row.errors, row.firstError])))
+if (!hasExposedGc()) {
+  progress('warning: run with node --expose-gc (pnpm bench does); heap figures and between-run GCs are off')
+}
+progress(`mode ${settings.mode}: scenarios ${settings.scenarios.join(', ')}; databases ${settings.databases.join(', ')}`)
+
+const targets = settings.databases.map(databaseTarget)
+const servers: Record<string, string> = {}
+for (const target of targets) {
+  assertLoopback(target)
+  try {
+    servers[target.id] = await prepareDatabase(target)
+  } catch (error) {
+    throw new Error(`${target.label} at ${redactUrl(target.url)} is not usable: ${(error as Error).message}`, { cause: error })
+  }
+  progress(`${target.label}: ${servers[target.id]} ready, kp_bench_item filled`)
+}
+const machine = describeMachine(servers)
+progress(`machine: ${machine.cpuModel}, ${machine.cores} cores, Node ${machine.node}, load ${machine.loadAverageStart}`)
+
+const wants = (scenario: (typeof settings.scenarios)[number]) => settings.scenarios.includes(scenario)
+let overhead: OverheadResult | undefined
+let exhaustion: ExhaustionResult | undefined
+const throughput: ThroughputResult[] = []
+const transactions: ThroughputResult[] = []
+const hygiene: HygieneResult[] = []
+const warmUp: WarmUpResult[] = []
+
+if (wants('overhead')) overhead = await measurePoolOverhead(FAKE_POOLS, settings)
+if (wants('exhaustion')) exhaustion = await measureExhaustion(FAKE_POOLS, settings)
+for (const target of targets) {
+  if (wants('throughput')) throughput.push(await measureThroughput(target, 'point-select', CONTENDERS, settings.concurrencies, settings))
+  if (wants('transactions')) {
+    transactions.push(await measureThroughput(target, 'transaction', CONTENDERS, settings.transactionConcurrencies, settings))
+  }
+  if (wants('hygiene')) hygiene.push(await measureHygiene(target, settings))
+  if (wants('warmup')) warmUp.push(await measureWarmUp(target, settings))
+}
+
+machine.loadAverageEnd = currentLoadAverage()
+const measured = {
+  generatedAt: new Date().toISOString(),
+  durationSeconds: Math.round(elapsedSeconds()),
+  settings,
+  machine,
+  throughput,
+  transactions,
+  hygiene,
+  ...(overhead ? { overhead } : {}),
+  warmUp,
+  ...(exhaustion ? { exhaustion } : {}),
+}
+const results: BenchResults = { ...measured, targets: checkTargets(measured) }
+
+await mkdir(RESULTS_DIR, { recursive: true })
+await writeFile(new URL('latest.json', RESULTS_DIR), `${JSON.stringify(results, null, 2)}\n`)
+if (throughput.length > 0) {
+  await writeFile(new URL('throughput.svg', RESULTS_DIR), throughputChart(throughput, 'Point-select throughput through Kysely vs concurrency'))
+}
+await writeFile(new URL('BENCHMARKS.md', REPO_ROOT), renderMarkdown(results, CHART_FROM_REPO_ROOT))
+progress(`wrote ${fileURLToPath(new URL('latest.json', RESULTS_DIR))} and ${fileURLToPath(new URL('BENCHMARKS.md', REPO_ROOT))}`)
+
+for (const check of results.targets) {
+  const status = check.met === null ? 'n/a ' : check.met ? 'MET ' : 'MISS'
+  process.stdout.write(`${status}  ${check.target}: ${check.measured}\n`)
+}
+
+/**
+ * The raw-driver ceiling queues calls on a busy pg Client on purpose (that
+ * is what makes it a ceiling); pg 8 warns about it once. Every other
+ * warning is still printed.
+ */
+function quietKnownDeprecation(): void {
+  process.removeAllListeners('warning')
+  process.on('warning', (warning) => {
+    if (warning.name === 'DeprecationWarning' && warning.message.includes('client is already executing a query')) return
+    process.stderr.write(`${warning.name}: ${warning.message}\n`)
+  })
 }

@@ -29,22 +29,22 @@ export const POOL_MAX = 10
 
 const QUICK = {
   mode: 'quick',
-  rounds: 2,
-  windowMillis: 400,
-  warmupMillis: 120,
+  rounds: 3,
+  windowMillis: 150,
+  warmupMillis: 60,
   concurrencies: [1, 16, 64, 256],
   transactionConcurrencies: [16, 64],
-  hygieneReleases: 2_000,
-  overheadWindowMillis: 250,
+  hygieneReleases: 500,
+  overheadWindowMillis: 100,
   warmUpRounds: 3,
   exhaustionRounds: 2,
 } as const
 
 const FULL = {
   mode: 'full',
-  rounds: 5,
-  windowMillis: 1_500,
-  warmupMillis: 300,
+  rounds: 6,
+  windowMillis: 1_000,
+  warmupMillis: 250,
   concurrencies: [1, 16, 64, 256],
   transactionConcurrencies: [1, 16, 64, 256],
   hygieneReleases: 10_000,

@@ -52,7 +52,7 @@ interface HygieneContender {
  */
 export async function measureHygiene(target: DatabaseTarget, settings: BenchSettings): Promise<HygieneResult> {
   const releases = settings.hygieneReleases
-  const rounds = Math.min(settings.rounds, 3)
+  const rounds = Math.min(settings.rounds, 2)
   const extras = new Map<HygieneMode, { count: number; byKind: Record<string, number> }>()
   const times = new Map<HygieneMode, number[]>()
   for (let round = 0; round < rounds; round++) {

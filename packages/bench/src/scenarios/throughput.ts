@@ -1,4 +1,4 @@
-import { collectGarbage, rotate, runClosedLoop } from '../closed-loop.js'
+import { collectGarbage, rotate, runClosedLoop, type LoopResult } from '../closed-loop.js'
 import type { Contender, ContenderId } from '../contenders/contender.js'
 import { idSequence, type DatabaseTarget } from '../databases.js'
 import { progress } from '../progress.js'
@@ -15,6 +15,8 @@ export interface ThroughputRow {
   readonly opsPerSecond: Summary
   /** Per round: this contender's ops/s over the stock dialect's in the same round. */
   readonly ratioToStock: Summary
+  /** Node CPU time per operation (µs), one sample per round: less sensitive to other load than ops/s. */
+  readonly cpuMicrosPerOp: Summary
   readonly errors: number
   readonly firstError?: string
 }
@@ -28,9 +30,10 @@ export interface ThroughputResult {
 }
 
 /**
- * Every (round, concurrency) slot runs each contender once, in a rotated
- * order, on a freshly opened pool that is closed right after: contenders
- * share the machine's drift equally and no pool outlives its slot.
+ * Each round runs every contender once, in an order rotated per round, on a
+ * freshly opened pool that runs each concurrency in turn and is destroyed
+ * right after: contenders share the machine's drift equally and no pool
+ * outlives its round.
  */
 export async function measureThroughput(
   target: DatabaseTarget,
@@ -40,28 +43,33 @@ export async function measureThroughput(
   settings: BenchSettings,
 ): Promise<ThroughputResult> {
   const samples = new Map<string, number[]>()
+  const cpu = new Map<string, number[]>()
   const errors = new Map<string, { count: number; first?: string }>()
   const key = (contender: ContenderId, concurrency: number) => `${contender}@${concurrency}`
 
   progress(`${target.label} ${operation}: warm-up pass (every contender, concurrency 16)`)
   for (const contender of contenders) {
-    await runSlot(target, operation, contender, 16, settings.warmupMillis, settings.warmupMillis)
+    await runSession(target, operation, contender, [16], settings.warmupMillis, settings.warmupMillis)
   }
 
   for (let round = 0; round < settings.rounds; round++) {
-    for (const [index, concurrency] of concurrencies.entries()) {
+    // Alternate the direction too, so no concurrency always runs on a pool that just ran another.
+    const order = round % 2 === 0 ? concurrencies : [...concurrencies].reverse()
+    for (const contender of rotate(contenders, round)) {
+      const results = await runSession(target, operation, contender, order, settings.warmupMillis, settings.windowMillis)
       const line: string[] = []
-      for (const contender of rotate(contenders, round + index)) {
-        const result = await runSlot(target, operation, contender, concurrency, settings.warmupMillis, settings.windowMillis)
+      for (const [index, concurrency] of order.entries()) {
+        const result = results[index]!
         const k = key(contender.id, concurrency)
         samples.set(k, [...(samples.get(k) ?? []), result.operationsPerSecond])
+        cpu.set(k, [...(cpu.get(k) ?? []), result.cpuMicrosPerOperation])
         if (result.errors > 0) {
           const seen = errors.get(k) ?? { count: 0 }
           errors.set(k, { count: seen.count + result.errors, first: seen.first ?? describeError(result.firstError) })
         }
-        line.push(`${contender.id} ${Math.round(result.operationsPerSecond)}`)
+        line.push(`c=${concurrency} ${Math.round(result.operationsPerSecond)}`)
       }
-      progress(`${target.label} ${operation} round ${round + 1}/${settings.rounds} c=${concurrency}: ${line.join(', ')} ops/s`)
+      progress(`${target.label} ${operation} round ${round + 1}/${settings.rounds} ${contender.id}: ${line.join(', ')} ops/s`)
     }
   }
 
@@ -78,6 +86,7 @@ export async function measureThroughput(
         concurrency,
         opsPerSecond: summarize(own),
         ratioToStock: summarize(ratios),
+        cpuMicrosPerOp: summarize(cpu.get(key(contender.id, concurrency)) ?? []),
         errors: error?.count ?? 0,
         ...(error?.first ? { firstError: error.first } : {}),
       })
@@ -86,24 +95,29 @@ export async function measureThroughput(
   return { database: target.id, operation, poolMax: POOL_MAX, concurrencies, rows }
 }
 
-async function runSlot(
+/** One fresh pool per (round, contender), run at each concurrency in turn, then destroyed. */
+async function runSession(
   target: DatabaseTarget,
   operation: ThroughputOperation,
   contender: Contender,
-  concurrency: number,
+  concurrencies: readonly number[],
   warmupMillis: number,
   windowMillis: number,
-) {
+): Promise<LoopResult[]> {
   const session = await contender.open(target, POOL_MAX)
   try {
-    const nextId = idSequence(concurrency * 7919 + 1)
-    const run =
-      operation === 'point-select'
-        ? () => session.pointSelect(nextId())
-        : () => session.updateInTransaction(nextId())
-    await runClosedLoop(run, concurrency, warmupMillis)
-    collectGarbage()
-    return await runClosedLoop(run, concurrency, windowMillis)
+    const results: LoopResult[] = []
+    for (const concurrency of concurrencies) {
+      const nextId = idSequence(concurrency * 7919 + 1)
+      const run =
+        operation === 'point-select'
+          ? () => session.pointSelect(nextId())
+          : () => session.updateInTransaction(nextId())
+      await runClosedLoop(run, concurrency, warmupMillis)
+      collectGarbage()
+      results.push(await runClosedLoop(run, concurrency, windowMillis))
+    }
+    return results
   } finally {
     await session.close()
   }
