@@ -407,11 +407,12 @@ class MysqlConnector implements Connector<mysql.Connection> {
    * has to undo by hand.
    */
   #sniffQueries(connection: mysql.Connection, session: MysqlSession): void {
-    const target = connection as unknown as Record<'query' | 'execute', (...args: unknown[]) => unknown>
+    type Method = (this: unknown, sql: unknown, values: unknown, callback: unknown) => unknown
+    const target = connection as unknown as Record<'query' | 'execute', Method>
     for (const method of ['query', 'execute'] as const) {
       const original = target[method]
-      target[method] = function (this: unknown, ...args: unknown[]): unknown {
-        const sql = args[0]
+      // Fixed arity (mysql2 never looks at arguments.length): no rest array per query.
+      target[method] = function (this: unknown, sql: unknown, values: unknown, callback: unknown): unknown {
         const text = typeof sql === 'string' ? sql : typeof sql === 'object' && sql !== null ? (sql as { sql?: unknown }).sql : undefined
         if (typeof text !== 'string') {
           session.changed = session.useSeen = session.roleSeen = true
@@ -425,7 +426,7 @@ class MysqlConnector implements Connector<mysql.Connection> {
           // Already dirty: only watch for what the reset must repair by hand.
           noteResetGaps(session, text)
         }
-        return original.apply(this, args)
+        return original.call(this, sql, values, callback)
       }
     }
   }

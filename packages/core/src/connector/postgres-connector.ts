@@ -50,7 +50,7 @@ interface PgClientInternals {
   }
 }
 
-type QueryFunction = (this: pg.Client, ...args: unknown[]) => unknown
+type QueryFunction = (this: pg.Client, config: unknown, values: unknown, callback: unknown) => unknown
 
 /** Per-connection flags, kept beside the client so the hot queries read one object. */
 class PostgresSession {
@@ -343,19 +343,18 @@ class PostgresConnector implements Connector<pg.Client> {
    */
   #sniffQueries(client: pg.Client, session: PostgresSession): void {
     const query = client.query as unknown as QueryFunction
-    const sniffing = function (this: pg.Client, ...args: unknown[]): unknown {
+    // Fixed arity (pg never looks at arguments.length): no rest array per query.
+    const sniffing = function (this: pg.Client, config: unknown, values: unknown, callback: unknown): unknown {
       if (!session.changed) {
-        const config = args[0]
         const text =
           typeof config === 'string'
             ? config
             : typeof config === 'object' && config !== null
-              ? (config as { text?: unknown; cursor?: { text?: unknown } }).text ??
-                (config as { cursor?: { text?: unknown } }).cursor?.text
+              ? ((config as { text?: unknown }).text ?? (config as { cursor?: { text?: unknown } }).cursor?.text)
               : undefined
         if (typeof text !== 'string' || POSTGRES_SESSION_CHANGE.test(text)) session.changed = true
       }
-      return query.apply(this, args)
+      return query.call(this, config, values, callback)
     }
     ;(client as unknown as { query: QueryFunction }).query = sniffing
   }
