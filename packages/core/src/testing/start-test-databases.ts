@@ -22,6 +22,8 @@ export interface StartTestDatabasesOptions {
   readonly probeTimeoutMillis?: number
   /** Where the resolved URLs are written for the test workers. Default `process.env`. */
   readonly env?: NodeJS.ProcessEnv
+  /** The local servers to probe before starting containers. Default `DEFAULT_PG_URL` / `DEFAULT_MYSQL_URL`. */
+  readonly localUrls?: Partial<Readonly<Record<TestDialect, string>>>
 }
 
 /**
@@ -56,10 +58,12 @@ export async function startTestDatabases(options: StartTestDatabasesOptions = {}
         if (env[variable] !== undefined && env[variable]!.trim() !== '') {
           return testDatabase(dialect, env)
         }
-        if (await answersTcp(DEFAULT_TEST_URLS[dialect], probeTimeoutMillis)) {
+        const localUrl = options.localUrls?.[dialect] ?? DEFAULT_TEST_URLS[dialect]
+        if (await answersTcp(localUrl, probeTimeoutMillis)) {
+          env[variable] = localUrl
           return testDatabase(dialect, env)
         }
-        const started = await startContainer(dialect)
+        const started = await startContainer(dialect, localUrl)
         stoppers.push(started.stop)
         env[variable] = started.url
         return testDatabase(dialect, env)
@@ -114,7 +118,7 @@ const CONTAINER_IMAGES: Readonly<Record<TestDialect, string>> = Object.freeze({
   mysql: 'mariadb:10.11',
 })
 
-async function startContainer(dialect: TestDialect): Promise<StartedContainer> {
+async function startContainer(dialect: TestDialect, localUrl: string): Promise<StartedContainer> {
   let container: ContainerHandle
   try {
     if (dialect === 'postgres') {
@@ -125,7 +129,7 @@ async function startContainer(dialect: TestDialect): Promise<StartedContainer> {
       container = await new MySqlContainer(CONTAINER_IMAGES.mysql).withDatabase('test').start()
     }
   } catch (error) {
-    throw new Error(noDatabaseMessage(dialect, error), { cause: error })
+    throw new Error(noDatabaseMessage(dialect, localUrl, error), { cause: error })
   }
   return {
     // Root on MySQL: the tests create users and roles.
@@ -148,12 +152,12 @@ async function importOptional<M>(specifier: string): Promise<M> {
   }
 }
 
-function noDatabaseMessage(dialect: TestDialect, error: unknown): string {
+function noDatabaseMessage(dialect: TestDialect, localUrl: string, error: unknown): string {
   const variable = TEST_URL_VARIABLES[dialect]
   const reason = error instanceof Error ? error.message : String(error)
   return (
     `No ${dialect === 'postgres' ? 'PostgreSQL' : 'MySQL/MariaDB'} test database: ${variable} is not set, ` +
-    `nothing answers at ${redactUrl(DEFAULT_TEST_URLS[dialect])}, and starting a container with ` +
+    `nothing answers at ${redactUrl(localUrl)}, and starting a container with ` +
     `testcontainers failed (${reason}). Either start a local server at that address, set ${variable} ` +
     `to a database the tests may create objects in (e.g. ${variable}=${redactUrl(DEFAULT_TEST_URLS[dialect])}), ` +
     `or install testcontainers and make a Docker engine reachable.`

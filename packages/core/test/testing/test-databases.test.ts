@@ -81,12 +81,29 @@ describe('startTestDatabases', () => {
     expect(env.PG_URL).toBe('postgres://nobody:pw@127.0.0.1:1/none')
   })
 
-  it('uses a local default that answers and leaves the environment alone', async () => {
+  it('uses a local default that answers and tells the workers', async () => {
     const env: NodeJS.ProcessEnv = {}
     const started = await startTestDatabases({ env, dialects: ['postgres'], probeTimeoutMillis: 2_000 })
     expect(started.databases).toEqual([{ dialect: 'postgres', url: DEFAULT_PG_URL, displayUrl: DEFAULT_PG_URL }])
-    expect(env.PG_URL).toBeUndefined()
+    expect(env.PG_URL).toBe(DEFAULT_PG_URL)
     await started.stop()
+  })
+
+  it('says in one paragraph how to get a database when none answers and containers cannot start', async () => {
+    // testcontainers is not a dependency of core, so the fallback cannot load here.
+    const env: NodeJS.ProcessEnv = {}
+    const error = (await startTestDatabases({
+      env,
+      dialects: ['mysql'],
+      localUrls: { mysql: 'mysql://root:kp-local-secret@127.0.0.1:1/test' },
+    }).catch((e: unknown) => e)) as Error
+    expect(error).toBeInstanceOf(Error)
+    expect(error.message).toMatch(/^No MySQL\/MariaDB test database: MYSQL_URL is not set, nothing answers at mysql:\/\/root@127\.0\.0\.1:1\/test/)
+    expect(error.message).toMatch(/set MYSQL_URL/)
+    expect(error.message).toMatch(/install testcontainers/)
+    expect(error.message).not.toContain('kp-local-secret')
+    expect(error.message).not.toContain('\n')
+    expect(env.MYSQL_URL).toBeUndefined()
   })
 })
 
