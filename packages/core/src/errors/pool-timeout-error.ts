@@ -74,12 +74,16 @@ function describeHolders(holders: readonly HolderInfo[]): string {
     return ''
   }
   const lines = holders.slice(0, MAX_HOLDERS_IN_MESSAGE).map((h) => {
-    const where = h.acquiredAt ? ` acquired at ${h.acquiredAt}` : ''
+    const where = h.acquiredAt
+      ? ` acquired at ${h.acquiredAt}`
+      : h.stack
+        ? ' (no application frame in the acquire stack: see holders[].stack)'
+        : ''
     return `\n  - lease #${h.leaseId} held ${h.heldMillis} ms, transaction ${h.transaction}${where}`
   })
   const more =
     holders.length > MAX_HOLDERS_IN_MESSAGE ? `\n  … and ${holders.length - MAX_HOLDERS_IN_MESSAGE} more` : ''
-  const hint = holders.some((h) => h.acquiredAt)
+  const hint = holders.some((h) => h.stack)
     ? ''
     : '\n  (set leakDetectionMillis to see where each lease was acquired)'
   return ` Holders:${lines.join('')}${more}${hint}`

@@ -23,12 +23,19 @@ export function captureAcquireSite(above: Function): AcquireSite {
 // which part of the application holds the lease.
 const INTERNAL_FRAME = /node_modules|node:internal|packages[\\/](core|kysely-pooled)[\\/](src|dist)[\\/]|\(native\)/
 
-/** The first stack frame that belongs to the application. */
+/**
+ * The first stack frame that belongs to the application, or `undefined`
+ * when none survived (e.g. Kysely acquired after an `await`, which cuts the
+ * synchronous stack): naming a library frame instead would point the reader
+ * at the wrong code.
+ */
 export function applicationFrame(stack: string | undefined): string | undefined {
   if (!stack) {
     return undefined
   }
-  const frames = stack.split('\n').slice(1)
-  const frame = frames.find((line) => !INTERNAL_FRAME.test(line)) ?? frames[0]
+  const frame = stack
+    .split('\n')
+    .slice(1)
+    .find((line) => !INTERNAL_FRAME.test(line))
   return frame?.trim().replace(/^at /, '')
 }
