@@ -615,7 +615,13 @@ export class Pool<C> {
     this.#lastCreateError = undefined
     const now = performance.now()
     const pooled = new PooledConnection(++this.#connectionCounter, connection, now, this.config.maxLifetimeMillis)
-    this.connector.onBroken(connection, (error) => this.#onBroken(pooled, error))
+    try {
+      this.connector.onBroken(connection, (error) => this.#onBroken(pooled, error))
+    } catch (error) {
+      // Without the watch the connection could die unseen: never lend it.
+      await this.connector.close(connection)
+      throw error
+    }
     this.#created++
     this.#createTimes.record(now - startedAt)
     this.#emit('create', { connectionId: pooled.id, createMillis: now - startedAt })
