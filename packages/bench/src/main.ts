@@ -18,7 +18,7 @@ import { measureHygiene, type HygieneResult } from './scenarios/hygiene.js'
 import { measurePoolOverhead, type OverheadResult } from './scenarios/pool-overhead.js'
 import { measureThroughput, type ThroughputResult } from './scenarios/throughput.js'
 import { measureWarmUp, type WarmUpResult } from './scenarios/warm-up.js'
-import { parseSettings } from './settings.js'
+import { ALL_DATABASES, ALL_SCENARIOS, parseSettings } from './settings.js'
 import { checkTargets } from './targets.js'
 
 const PACKAGE_ROOT = new URL('../', import.meta.url)
@@ -86,12 +86,17 @@ const measured = {
 const results: BenchResults = { ...measured, targets: checkTargets(measured) }
 
 await mkdir(RESULTS_DIR, { recursive: true })
-await writeFile(new URL('latest.json', RESULTS_DIR), `${JSON.stringify(results, null, 2)}\n`)
-if (throughput.length > 0) {
+// A narrowed run (--only, --db) must not overwrite the published report with half of it.
+const complete = settings.scenarios.length === ALL_SCENARIOS.length && settings.databases.length === ALL_DATABASES.length
+const jsonFile = new URL(complete ? 'latest.json' : 'partial.json', RESULTS_DIR)
+await writeFile(jsonFile, `${JSON.stringify(results, null, 2)}\n`)
+if (complete) {
   await writeFile(new URL('throughput.svg', RESULTS_DIR), throughputChart(throughput, 'Point-select throughput through Kysely vs concurrency'))
+  await writeFile(new URL('BENCHMARKS.md', REPO_ROOT), renderMarkdown(results, CHART_FROM_REPO_ROOT))
+  progress(`wrote ${fileURLToPath(jsonFile)}, ${fileURLToPath(new URL('throughput.svg', RESULTS_DIR))} and ${fileURLToPath(new URL('BENCHMARKS.md', REPO_ROOT))}`)
+} else {
+  progress(`narrowed run: wrote ${fileURLToPath(jsonFile)} only (BENCHMARKS.md and latest.json are written by complete runs)`)
 }
-await writeFile(new URL('BENCHMARKS.md', REPO_ROOT), renderMarkdown(results, CHART_FROM_REPO_ROOT))
-progress(`wrote ${fileURLToPath(new URL('latest.json', RESULTS_DIR))} and ${fileURLToPath(new URL('BENCHMARKS.md', REPO_ROOT))}`)
 
 for (const check of results.targets) {
   const status = check.met === null ? 'n/a ' : check.met ? 'MET ' : 'MISS'

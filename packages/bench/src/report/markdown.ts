@@ -109,7 +109,9 @@ export function renderMarkdown(results: BenchResults, chartPath: string): string
       '',
       'Acquire + release pairs on a trivial in-memory connector: the pool\'s own bookkeeping and nothing else. ' +
         `Uncontended: one caller back to back. Contended: ${integer(overhead.waiters)} callers on max ${overhead.max}. ` +
-        "pg-pool runs with a socket-less `Client` (its `Client` option). Lower is better.",
+        "pg-pool runs with a socket-less `Client` (its `Client` option). Figures are **CPU** nanoseconds per pair " +
+        '(`process.cpuUsage()`; the loop is pure CPU on one thread, so CPU time is what the pool costs and is not inflated when another process has the core); ' +
+        'wall-clock figures are in latest.json. Lower is better.',
       '',
       '| pool | uncontended ns/pair | × tarn | contended ns/pair | × tarn | contended − tarn |',
       '|---|--:|--:|--:|--:|--:|',

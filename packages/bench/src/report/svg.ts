@@ -13,7 +13,7 @@ const COLORS: Record<ContenderId, string> = {
 
 const PANEL_WIDTH = 460
 const PANEL_HEIGHT = 320
-const MARGIN = { top: 40, right: 20, bottom: 50, left: 70 }
+const MARGIN = { top: 52, right: 20, bottom: 50, left: 70 }
 const LEGEND_HEIGHT = 70
 
 /**

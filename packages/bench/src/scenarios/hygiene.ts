@@ -112,7 +112,9 @@ function ours(reset: ResetPolicy): HygieneContender {
         ? database === 'postgres'
           ? 'session reset on every release (DISCARD ALL)'
           : 'COM_RESET_CONNECTION on every release'
-        : 'nothing when clean; rollback/reset only when dirty',
+        : reset === 'auto'
+          ? 'nothing when clean; rollback / session reset only when dirty'
+          : 'nothing when clean; rollback only in a transaction, never a session reset',
     open(target, counter) {
       const base =
         target.id === 'postgres'

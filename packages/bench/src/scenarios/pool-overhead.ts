@@ -10,8 +10,14 @@ export interface OverheadRow {
   readonly pool: FakePoolId
   readonly label: string
   readonly load: OverheadLoad
-  /** Nanoseconds per acquire + release pair, one sample per round. */
+  /**
+   * Nanoseconds of CPU time (user + system) per acquire + release pair, one
+   * sample per round. CPU time, not wall time: the loop is pure CPU on one
+   * thread, and CPU time does not count the moments another process had the core.
+   */
   readonly nsPerPair: Summary
+  /** Wall-clock nanoseconds per pair, for reference (inflated when the machine is busy). */
+  readonly wallNsPerPair: Summary
   /** Per round: this pool's ns/pair over raw tarn's in the same round. */
   readonly ratioToTarn: Summary
   /** Per round: this pool's ns/pair minus raw tarn's, in ns. */
@@ -38,6 +44,7 @@ export async function measurePoolOverhead(
   settings: BenchSettings,
 ): Promise<OverheadResult> {
   const samples = new Map<string, number[]>()
+  const wall = new Map<string, number[]>()
   const key = (id: FakePoolId, load: OverheadLoad) => `${id}/${load}`
   const loads: OverheadLoad[] = ['uncontended', 'contended']
 
@@ -52,12 +59,13 @@ export async function measurePoolOverhead(
     for (const [index, load] of loads.entries()) {
       const line: string[] = []
       for (const factory of rotate(pools, round + index)) {
-        const ns = await measureOnce(factory, load, settings.overheadWindowMillis)
+        const { cpuNs, wallNs } = await measureOnce(factory, load, settings.overheadWindowMillis)
         const k = key(factory.id, load)
-        samples.set(k, [...(samples.get(k) ?? []), ns])
-        line.push(`${factory.id} ${ns.toFixed(0)} ns`)
+        samples.set(k, [...(samples.get(k) ?? []), cpuNs])
+        wall.set(k, [...(wall.get(k) ?? []), wallNs])
+        line.push(`${factory.id} ${cpuNs.toFixed(0)} ns`)
       }
-      progress(`pool overhead round ${round + 1}/${rounds} ${load}: ${line.join(', ')} per pair`)
+      progress(`pool overhead round ${round + 1}/${rounds} ${load}: ${line.join(', ')} CPU per pair`)
     }
   }
 
@@ -71,6 +79,7 @@ export async function measurePoolOverhead(
         label: factory.label,
         load,
         nsPerPair: summarize(own),
+        wallNsPerPair: summarize(wall.get(key(factory.id, load)) ?? []),
         ratioToTarn: summarize(own.map((value, round) => value / (tarn[round] ?? Number.NaN))),
         differenceToTarnNs: summarize(own.map((value, round) => value - (tarn[round] ?? Number.NaN))),
       })
@@ -79,8 +88,13 @@ export async function measurePoolOverhead(
   return { max: POOL_MAX, waiters: WAITERS, rows }
 }
 
-/** Returns nanoseconds per pair. */
-async function measureOnce(factory: FakePoolFactory, load: OverheadLoad, windowMillis: number): Promise<number> {
+interface PairCost {
+  readonly cpuNs: number
+  readonly wallNs: number
+}
+
+/** Returns nanoseconds per pair, CPU and wall. */
+async function measureOnce(factory: FakePoolFactory, load: OverheadLoad, windowMillis: number): Promise<PairCost> {
   const pool = factory.create(POOL_MAX, 60_000)
   try {
     // Open the connections first: creation is not what is measured.
@@ -93,8 +107,9 @@ async function measureOnce(factory: FakePoolFactory, load: OverheadLoad, windowM
   }
 }
 
-async function uncontended(pool: FakePool, windowMillis: number): Promise<number> {
+async function uncontended(pool: FakePool, windowMillis: number): Promise<PairCost> {
   let pairs = 0
+  const cpuBefore = process.cpuUsage()
   const start = performance.now()
   const deadline = start + windowMillis
   let now = start
@@ -107,12 +122,13 @@ async function uncontended(pool: FakePool, windowMillis: number): Promise<number
     pairs += 256
     now = performance.now()
   }
-  return ((now - start) * 1e6) / pairs
+  return cost(cpuBefore, now - start, pairs)
 }
 
-async function contended(pool: FakePool, windowMillis: number): Promise<number> {
+async function contended(pool: FakePool, windowMillis: number): Promise<PairCost> {
   let pairs = 0
   let stop = false
+  const cpuBefore = process.cpuUsage()
   const start = performance.now()
   const deadline = start + windowMillis
   // A pool may hand connections over in microtasks only, so a timer might
@@ -128,7 +144,12 @@ async function contended(pool: FakePool, windowMillis: number): Promise<number> 
     }
   }
   await Promise.all(Array.from({ length: WAITERS }, worker))
-  return ((performance.now() - start) * 1e6) / pairs
+  return cost(cpuBefore, performance.now() - start, pairs)
+}
+
+function cost(cpuBefore: NodeJS.CpuUsage, wallMillis: number, pairs: number): PairCost {
+  const cpu = process.cpuUsage(cpuBefore)
+  return { cpuNs: ((cpu.user + cpu.system) * 1000) / pairs, wallNs: (wallMillis * 1e6) / pairs }
 }
 
 const MAX_PAIRS = 50_000_000
