@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module'
 import type mysql from 'mysql2'
 import type {
   ConnectFailureKind,
@@ -7,10 +6,17 @@ import type {
   InterruptScope,
   TransactionState,
 } from './connector.js'
-import { ConnectTimeoutError } from './connect-timeout-error.js'
+import { BrokenWatch } from './broken-watch.js'
+import { closeWithin } from './close-within.js'
+import { classifySystemConnectFailure } from './connect-failure-codes.js'
+import { connectWithin } from './connect-within.js'
+import { resolveConnectorTimeouts, type ConnectorTimeouts } from './connector-timeouts.js'
+import { formatTarget, parseConnectionUrl, passwordInUrl } from './connection-url.js'
+import { loadDriver } from './load-driver.js'
 import { redactUrl } from './redact-url.js'
 import { scrubError } from './scrub-error.js'
 import { MYSQL_RESET_GAPS, MYSQL_SESSION_CHANGE } from './session-change-detector.js'
+import { settleWithin } from './settle-within.js'
 
 export interface MysqlConnectorOptions {
   /** Longest wait for a graceful `COM_QUIT` before the socket is destroyed. Default 5 000 ms. */
@@ -64,8 +70,8 @@ class MysqlSession {
   useSeen = false
   /** A `SET ROLE` may have run. */
   roleSeen = false
-  broken: Error | undefined = undefined
-  brokenListeners: Array<(error: Error) => void> = []
+  /** The first error or end seen; the connection is never reused after it. */
+  readonly broken = new BrokenWatch()
   idleWaiters: Array<() => void> = []
 }
 
@@ -79,19 +85,8 @@ const TRANSIENT_ERRNOS = new Set([
   1213, // deadlock (same)
 ])
 
-const TRANSIENT_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'ECONNABORTED',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EHOSTDOWN',
-  'ENETDOWN',
-  'PROTOCOL_CONNECTION_LOST',
-  'CONNECT_TIMEOUT',
-])
+/** mysql2's code for a socket that closed under it (here: during connect). */
+const PROTOCOL_CONNECTION_LOST = 'PROTOCOL_CONNECTION_LOST'
 
 /**
  * A `Connector` for mysql2's callback-API `Connection` (what Kysely's
@@ -128,8 +123,7 @@ class MysqlConnector implements Connector<mysql.Connection> {
   readonly #config: Readonly<mysql.ConnectionOptions>
   readonly #password: string | undefined
   readonly #database: string | undefined
-  readonly #closeTimeoutMillis: number
-  readonly #interruptTimeoutMillis: number
+  readonly #timeouts: ConnectorTimeouts
   readonly #sessions = new WeakMap<mysql.Connection, MysqlSession>()
   #driver: typeof mysql | undefined
 
@@ -139,15 +133,14 @@ class MysqlConnector implements Connector<mysql.Connection> {
     this.#password = passwordOf(config)
     this.#database = databaseOf(config)
     this.target = describeTarget(config)
-    this.#closeTimeoutMillis = options.closeTimeoutMillis ?? 5_000
-    this.#interruptTimeoutMillis = options.interruptTimeoutMillis ?? 5_000
+    this.#timeouts = resolveConnectorTimeouts(options)
   }
 
   async connect({ timeoutMillis }: ConnectOptions): Promise<mysql.Connection> {
     const session = new MysqlSession()
     let connection: mysql.Connection
     try {
-      this.#driver ??= loadMysql2()
+      this.#driver ??= loadDriver<typeof mysql>('mysql2', 'mysqlConnector')
       // mysql2's own connectTimeout is left as configured; ours bounds the whole init.
       connection = this.#driver.createConnection({ ...this.#config })
     } catch (error) {
@@ -161,20 +154,12 @@ class MysqlConnector implements Connector<mysql.Connection> {
     this.#observePackets(connection, session)
     this.#sniffQueries(connection, session)
 
-    let timer: NodeJS.Timeout | undefined
-    try {
-      await Promise.race([
-        this.#initialise(connection, session),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new ConnectTimeoutError(this.target, timeoutMillis)), timeoutMillis)
-        }),
-      ])
-    } catch (error) {
-      connection.destroy()
-      throw scrubError(error, this.#password)
-    } finally {
-      clearTimeout(timer)
-    }
+    await connectWithin(this.#initialise(connection, session), {
+      timeoutMillis,
+      target: this.target,
+      password: this.#password,
+      abandon: () => connection.destroy(),
+    })
     return connection
   }
 
@@ -183,20 +168,11 @@ class MysqlConnector implements Connector<mysql.Connection> {
       connection.destroy()
       return
     }
-    let timer: NodeJS.Timeout | undefined
-    try {
-      await Promise.race([
-        new Promise<void>((resolve) => connection.end(() => resolve())),
-        new Promise<void>((resolve) => {
-          timer = setTimeout(resolve, this.#closeTimeoutMillis)
-        }),
-      ])
-    } catch {
-      // end() threw: destroy below
-    } finally {
-      clearTimeout(timer)
-      connection.destroy()
-    }
+    await closeWithin(
+      () => new Promise<void>((resolve) => connection.end(() => resolve())),
+      () => connection.destroy(),
+      this.#timeouts.closeTimeoutMillis,
+    )
   }
 
   transactionState(connection: mysql.Connection): TransactionState {
@@ -225,7 +201,7 @@ class MysqlConnector implements Connector<mysql.Connection> {
     const internals = connection as unknown as MysqlConnectionInternals
     return (
       session === undefined ||
-      session.broken !== undefined ||
+      session.broken.error !== undefined ||
       internals._fatalError !== null ||
       internals._protocolError !== null ||
       internals._closing === true
@@ -269,15 +245,10 @@ class MysqlConnector implements Connector<mysql.Connection> {
     // Nothing running: a KILL QUERY could hit the next statement.
     if (scope === 'query' && (!this.isBusy(connection) || this.isBroken(connection))) return
     try {
-      const control = await this.connect({ timeoutMillis: this.#interruptTimeoutMillis })
+      const control = await this.connect({ timeoutMillis: this.#timeouts.interruptTimeoutMillis })
       try {
-        let timer: NodeJS.Timeout | undefined
-        await Promise.race([
-          query(control, `${scope === 'query' ? 'KILL QUERY' : 'KILL'} ${Number(threadId)}`),
-          new Promise<void>((resolve) => {
-            timer = setTimeout(resolve, this.#interruptTimeoutMillis)
-          }),
-        ]).finally(() => clearTimeout(timer))
+        const kill = `${scope === 'query' ? 'KILL QUERY' : 'KILL'} ${Number(threadId)}`
+        await settleWithin(query(control, kill), this.#timeouts.interruptTimeoutMillis)
       } finally {
         await this.close(control)
       }
@@ -288,22 +259,14 @@ class MysqlConnector implements Connector<mysql.Connection> {
 
   classifyConnectFailure(error: unknown): ConnectFailureKind {
     if (!(error instanceof Error)) return 'fatal'
-    if (error instanceof ConnectTimeoutError) return 'transient'
     const { errno, code } = error as { errno?: unknown; code?: unknown }
     if (typeof errno === 'number' && TRANSIENT_ERRNOS.has(errno)) return 'transient'
-    if (typeof code === 'string' && TRANSIENT_CODES.has(code)) return 'transient'
-    return 'fatal'
+    if (code === PROTOCOL_CONNECTION_LOST) return 'transient'
+    return classifySystemConnectFailure(error) ?? 'fatal'
   }
 
   onBroken(connection: mysql.Connection, listener: (error: Error) => void): void {
-    const session = this.#sessions.get(connection)
-    if (session === undefined) return
-    if (session.broken !== undefined) {
-      const broken = session.broken
-      queueMicrotask(() => listener(broken))
-      return
-    }
-    session.brokenListeners.push(listener)
+    this.#sessions.get(connection)?.broken.onBroken(listener)
   }
 
   async #initialise(connection: mysql.Connection, session: MysqlSession): Promise<void> {
@@ -356,18 +319,9 @@ class MysqlConnector implements Connector<mysql.Connection> {
   }
 
   #markBroken(session: MysqlSession, error: Error): void {
+    // Waiters for idle are woken on every error: a broken connection never becomes idle.
     this.#wakeIdleWaiters(session)
-    if (session.broken !== undefined) return
-    session.broken = scrubError(error, this.#password)
-    const listeners = session.brokenListeners
-    session.brokenListeners = []
-    for (const listener of listeners) {
-      try {
-        listener(session.broken)
-      } catch {
-        // A listener's failure must not turn into an unhandled 'error'.
-      }
-    }
+    session.broken.record(error, this.#password)
   }
 
   #wakeIdleWaiters(session: MysqlSession): void {
@@ -507,34 +461,15 @@ function quoteIdentifier(name: string): string {
   return `\`${name.replace(/`/g, '``')}\``
 }
 
-function loadMysql2(): typeof mysql {
-  const require = createRequire(import.meta.url)
-  try {
-    return require('mysql2') as typeof mysql
-  } catch (error) {
-    throw new Error("mysqlConnector needs the 'mysql2' package: npm install mysql2", { cause: error })
-  }
-}
-
-function parseUri(uri: string | undefined): URL | undefined {
-  if (uri === undefined) return undefined
-  try {
-    return new URL(uri)
-  } catch {
-    return undefined
-  }
-}
-
 function passwordOf(config: mysql.ConnectionOptions): string | undefined {
   if (typeof config.password === 'string' && config.password !== '') return config.password
   if (typeof config.password1 === 'string' && config.password1 !== '') return config.password1
-  const password = parseUri(config.uri)?.password
-  return password === undefined || password === '' ? undefined : decodeURIComponent(password)
+  return passwordInUrl(config.uri)
 }
 
 function databaseOf(config: mysql.ConnectionOptions): string | undefined {
   if (config.database !== undefined && config.database !== '') return config.database
-  const path = parseUri(config.uri)?.pathname.slice(1)
+  const path = parseConnectionUrl(config.uri)?.pathname.slice(1)
   return path === undefined || path === '' ? undefined : decodeURIComponent(path)
 }
 
@@ -542,6 +477,6 @@ function describeTarget(config: mysql.ConnectionOptions): string {
   if (config.uri !== undefined && config.host === undefined) return redactUrl(config.uri)
   const user = config.user ?? ''
   const host = config.socketPath ?? config.host ?? 'localhost'
-  const port = config.socketPath !== undefined ? '' : `:${config.port ?? 3306}`
-  return `mysql://${user === '' ? '' : `${encodeURIComponent(user)}@`}${encodeURIComponent(host)}${port}/${encodeURIComponent(config.database ?? '')}`
+  const port = config.socketPath !== undefined ? undefined : (config.port ?? 3306)
+  return formatTarget('mysql', { user, host: encodeURIComponent(host), port, database: config.database ?? '' })
 }

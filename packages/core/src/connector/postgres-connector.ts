@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module'
 import { connect as connectSocket, type Socket } from 'node:net'
 import type pg from 'pg'
 import type {
@@ -8,10 +7,17 @@ import type {
   InterruptScope,
   TransactionState,
 } from './connector.js'
-import { ConnectTimeoutError } from './connect-timeout-error.js'
+import { BrokenWatch } from './broken-watch.js'
+import { closeWithin } from './close-within.js'
+import { classifySystemConnectFailure } from './connect-failure-codes.js'
+import { connectWithin } from './connect-within.js'
+import { resolveConnectorTimeouts, type ConnectorTimeouts } from './connector-timeouts.js'
+import { formatTarget, passwordInUrl } from './connection-url.js'
+import { loadDriver } from './load-driver.js'
 import { redactUrl } from './redact-url.js'
 import { scrubError } from './scrub-error.js'
 import { POSTGRES_SESSION_CHANGE } from './session-change-detector.js'
+import { settleWithin } from './settle-within.js'
 
 export interface PostgresConnectorOptions {
   /** Longest wait for a graceful `client.end()` before the socket is destroyed. Default 5 000 ms. */
@@ -57,10 +63,9 @@ class PostgresSession {
   /** The session may differ from a fresh one (see `POSTGRES_SESSION_CHANGE`). */
   changed = false
   /** The first error or end seen; the connection is never reused after it. */
-  broken: Error | undefined = undefined
+  readonly broken = new BrokenWatch()
   /** Connected: ParameterStatus messages from now on mean a setting changed. */
   ready = false
-  brokenListeners: Array<(error: Error) => void> = []
 }
 
 const PROTOCOL_CANCEL_REQUEST_CODE = 80877102
@@ -78,23 +83,6 @@ const TRANSIENT_SQLSTATES = new Set([
   '57P02', // crash_shutdown
   '57P03', // cannot_connect_now (starting up, recovery)
   '08000', '08001', '08003', '08004', '08006', // connection_exception class
-])
-
-/** System error codes for which retrying cannot help: the host name does not resolve. */
-const FATAL_SYSTEM_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NONAME', 'EAI_NODATA'])
-
-/** System error codes of a server that is (maybe) there but not answering now. */
-const TRANSIENT_SYSTEM_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'ECONNABORTED',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EHOSTDOWN',
-  'ENETDOWN',
-  'CONNECT_TIMEOUT',
 ])
 
 /**
@@ -131,8 +119,7 @@ class PostgresConnector implements Connector<pg.Client> {
 
   readonly #config: Readonly<pg.ClientConfig>
   readonly #password: string | undefined
-  readonly #closeTimeoutMillis: number
-  readonly #interruptTimeoutMillis: number
+  readonly #timeouts: ConnectorTimeouts
   readonly #sessions = new WeakMap<pg.Client, PostgresSession>()
   #driver: typeof pg | undefined
 
@@ -141,8 +128,7 @@ class PostgresConnector implements Connector<pg.Client> {
     this.#config = Object.freeze(config)
     this.#password = passwordOf(config)
     this.target = describeTarget(config)
-    this.#closeTimeoutMillis = options.closeTimeoutMillis ?? 5_000
-    this.#interruptTimeoutMillis = options.interruptTimeoutMillis ?? 5_000
+    this.#timeouts = resolveConnectorTimeouts(options)
   }
 
   async connect({ timeoutMillis }: ConnectOptions): Promise<pg.Client> {
@@ -157,51 +143,31 @@ class PostgresConnector implements Connector<pg.Client> {
     this.#sessions.set(client, session)
     // Before connect: an 'error' emitted while idle (or mid-connect) must
     // never be unhandled, and marks the connection broken.
-    client.on('error', (error: Error) => this.#markBroken(session, error))
-    client.on('end', () => this.#markBroken(session, new Error(`connection to ${this.target} ended`)))
+    client.on('error', (error: Error) => session.broken.record(error, this.#password))
+    client.on('end', () => session.broken.record(new Error(`connection to ${this.target} ended`), this.#password))
     const internals = client as unknown as PgClientInternals
     internals.connection.on('parameterStatus', () => {
       if (session.ready) session.changed = true
     })
     this.#sniffQueries(client, session)
 
-    let timer: NodeJS.Timeout | undefined
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        internals.connection.stream.destroy()
-        reject(new ConnectTimeoutError(this.target, timeoutMillis))
-      }, timeoutMillis)
+    await connectWithin(client.connect(), {
+      timeoutMillis,
+      target: this.target,
+      password: this.#password,
+      abandon: () => internals.connection.stream.destroy(),
     })
-    const connecting = client.connect()
-    try {
-      await Promise.race([connecting, timeout])
-    } catch (error) {
-      connecting.catch(() => {}) // settles after the timeout; nothing to report twice
-      internals.connection.stream.destroy()
-      throw scrubError(error, this.#password)
-    } finally {
-      clearTimeout(timer)
-    }
     session.ready = true
     return client
   }
 
   async close(client: pg.Client): Promise<void> {
     const internals = client as unknown as PgClientInternals
-    let timer: NodeJS.Timeout | undefined
-    try {
-      await Promise.race([
-        client.end().catch(() => {}),
-        new Promise<void>((resolve) => {
-          timer = setTimeout(resolve, this.#closeTimeoutMillis)
-        }),
-      ])
-    } catch {
-      // end() threw synchronously: fall through to destroy
-    } finally {
-      clearTimeout(timer)
-      internals.connection.stream.destroy()
-    }
+    await closeWithin(
+      () => client.end(),
+      () => internals.connection.stream.destroy(),
+      this.#timeouts.closeTimeoutMillis,
+    )
   }
 
   transactionState(client: pg.Client): TransactionState {
@@ -257,7 +223,7 @@ class PostgresConnector implements Connector<pg.Client> {
   isBroken(client: pg.Client): boolean {
     const session = this.#sessions.get(client)
     const internals = client as unknown as PgClientInternals
-    return session === undefined || session.broken !== undefined || !internals._queryable || internals._ending
+    return session === undefined || session.broken.error !== undefined || !internals._queryable || internals._ending
   }
 
   async rollback(client: pg.Client): Promise<void> {
@@ -294,11 +260,9 @@ class PostgresConnector implements Connector<pg.Client> {
   classifyConnectFailure(error: unknown): ConnectFailureKind {
     if (!(error instanceof Error)) return 'fatal'
     const code = (error as { code?: unknown }).code
-    if (typeof code === 'string') {
-      if (TRANSIENT_SQLSTATES.has(code) || TRANSIENT_SYSTEM_CODES.has(code)) return 'transient'
-      if (FATAL_SYSTEM_CODES.has(code)) return 'fatal'
-    }
-    if (error instanceof ConnectTimeoutError) return 'transient'
+    if (typeof code === 'string' && TRANSIENT_SQLSTATES.has(code)) return 'transient'
+    const systemKind = classifySystemConnectFailure(error)
+    if (systemKind !== undefined) return systemKind
     // pg's own wording when the server closes the socket during startup
     // (e.g. it is restarting) or pg's connectionTimeoutMillis fires.
     if (/^Connection terminated|timeout expired/i.test(error.message)) return 'transient'
@@ -306,33 +270,12 @@ class PostgresConnector implements Connector<pg.Client> {
   }
 
   onBroken(client: pg.Client, listener: (error: Error) => void): void {
-    const session = this.#sessions.get(client)
-    if (session === undefined) return
-    if (session.broken !== undefined) {
-      const broken = session.broken
-      queueMicrotask(() => listener(broken))
-      return
-    }
-    session.brokenListeners.push(listener)
+    this.#sessions.get(client)?.broken.onBroken(listener)
   }
 
   #newClient(): pg.Client {
-    this.#driver ??= loadPg()
+    this.#driver ??= loadDriver<typeof pg>('pg', 'postgresConnector')
     return new this.#driver.Client({ ...this.#config })
-  }
-
-  #markBroken(session: PostgresSession, error: Error): void {
-    if (session.broken !== undefined) return
-    session.broken = scrubError(error, this.#password)
-    const listeners = session.brokenListeners
-    session.brokenListeners = []
-    for (const listener of listeners) {
-      try {
-        listener(session.broken)
-      } catch {
-        // A listener's failure must not turn into an unhandled 'error'.
-      }
-    }
   }
 
   /**
@@ -381,7 +324,7 @@ class PostgresConnector implements Connector<pg.Client> {
         socket.destroy()
         resolve()
       }
-      socket.setTimeout(this.#interruptTimeoutMillis, finish)
+      socket.setTimeout(this.#timeouts.interruptTimeoutMillis, finish)
       socket.once('error', finish)
       // The server closes the socket once it has read the request.
       socket.once('close', finish)
@@ -393,41 +336,22 @@ class PostgresConnector implements Connector<pg.Client> {
   async #terminateBackend(client: pg.Client): Promise<void> {
     const pid = (client as unknown as PgClientInternals).processID
     if (pid == null) return
-    const control = await this.connect({ timeoutMillis: this.#interruptTimeoutMillis })
+    const control = await this.connect({ timeoutMillis: this.#timeouts.interruptTimeoutMillis })
     try {
-      let timer: NodeJS.Timeout | undefined
-      await Promise.race([
-        control.query('SELECT pg_terminate_backend($1)', [pid]),
-        new Promise<void>((resolve) => {
-          timer = setTimeout(resolve, this.#interruptTimeoutMillis)
-        }),
-      ]).finally(() => clearTimeout(timer))
+      await settleWithin(control.query('SELECT pg_terminate_backend($1)', [pid]), this.#timeouts.interruptTimeoutMillis)
     } finally {
       await this.close(control)
     }
   }
 }
 
-function loadPg(): typeof pg {
-  const require = createRequire(import.meta.url)
-  try {
-    return require('pg') as typeof pg
-  } catch (error) {
-    throw new Error("postgresConnector needs the 'pg' package: npm install pg", { cause: error })
-  }
-}
-
 function passwordOf(config: pg.ClientConfig): string | undefined {
   if (typeof config.password === 'string') return config.password
-  if (config.connectionString !== undefined) {
-    try {
-      const password = new URL(config.connectionString).password
-      return password === '' ? undefined : decodeURIComponent(password)
-    } catch {
-      return undefined
-    }
+  try {
+    return passwordInUrl(config.connectionString)
+  } catch {
+    return undefined // a malformed %-escape
   }
-  return undefined
 }
 
 function describeTarget(config: pg.ClientConfig): string {
@@ -436,6 +360,5 @@ function describeTarget(config: pg.ClientConfig): string {
   const host = config.host ?? process.env.PGHOST ?? 'localhost'
   const port = config.port ?? (process.env.PGPORT !== undefined ? Number(process.env.PGPORT) : 5432)
   const database = config.database ?? process.env.PGDATABASE ?? user
-  const hostPart = host.startsWith('/') ? encodeURIComponent(host) : host
-  return `postgres://${user === '' ? '' : `${encodeURIComponent(user)}@`}${hostPart}:${port}/${encodeURIComponent(database)}`
+  return formatTarget('postgres', { user, host: host.startsWith('/') ? encodeURIComponent(host) : host, port, database })
 }

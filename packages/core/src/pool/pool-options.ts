@@ -1,4 +1,5 @@
 import { PoolConfigError } from '../errors/pool-config-error.js'
+import { describeValue } from '../util/describe-value.js'
 
 /** What to do with session state (settings, temp tables, locks…) on release. */
 export type ResetPolicy = 'auto' | 'always' | 'never'
@@ -88,7 +89,7 @@ export function resolvePoolOptions(options: PoolOptions = {}): PoolConfig {
   const problems: string[] = []
 
   if (options === null || typeof options !== 'object') {
-    throw new PoolConfigError([`options must be an object, got ${describe(options)}`])
+    throw new PoolConfigError([`options must be an object, got ${describeValue(options)}`])
   }
 
   for (const key of Object.keys(options)) {
@@ -104,7 +105,7 @@ export function resolvePoolOptions(options: PoolOptions = {}): PoolConfig {
       return Infinity
     }
     if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
-      problems.push(`${key} must be an integer >= ${min}${allowInfinity ? ' or Infinity' : ''}, got ${describe(value)}`)
+      problems.push(`${key} must be an integer >= ${min}${allowInfinity ? ' or Infinity' : ''}, got ${describeValue(value)}`)
       return min
     }
     if (key.endsWith('Millis') && value > MAX_TIMER_MILLIS) {
@@ -121,12 +122,12 @@ export function resolvePoolOptions(options: PoolOptions = {}): PoolConfig {
 
   const reset = options.reset ?? POOL_DEFAULTS.reset
   if (!RESET_POLICIES.includes(reset)) {
-    problems.push(`reset must be one of ${RESET_POLICIES.map((p) => `'${p}'`).join(', ')}, got ${describe(reset)}`)
+    problems.push(`reset must be one of ${RESET_POLICIES.map((p) => `'${p}'`).join(', ')}, got ${describeValue(reset)}`)
   }
 
   const name = options.name ?? `pool-${++poolCounter}`
   if (typeof name !== 'string' || name.length === 0) {
-    problems.push(`name must be a non-empty string, got ${describe(name)}`)
+    problems.push(`name must be a non-empty string, got ${describeValue(name)}`)
   }
 
   const config: PoolConfig = {
@@ -148,16 +149,6 @@ export function resolvePoolOptions(options: PoolOptions = {}): PoolConfig {
     throw new PoolConfigError(problems)
   }
   return Object.freeze(config)
-}
-
-function describe(value: unknown): string {
-  if (typeof value === 'string') {
-    return JSON.stringify(value)
-  }
-  if (typeof value === 'number' || typeof value === 'boolean' || value == null) {
-    return String(value)
-  }
-  return typeof value
 }
 
 function closestKey(key: string): string | undefined {

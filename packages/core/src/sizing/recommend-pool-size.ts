@@ -1,4 +1,5 @@
 import { PoolSizingError } from './pool-sizing-error.js'
+import { describeValue } from '../util/describe-value.js'
 
 export { PoolSizingError } from './pool-sizing-error.js'
 
@@ -67,12 +68,12 @@ export function recommendPoolSize(input: PoolSizeInput): PoolSizeRecommendation 
   const problems: string[] = []
 
   if (input === null || typeof input !== 'object') {
-    throw new PoolSizingError([`input must be an object, got ${describe(input)}`])
+    throw new PoolSizingError([`input must be an object, got ${describeValue(input)}`])
   }
 
   const integer = (key: keyof PoolSizeInput, value: unknown, min: number): number => {
     if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
-      problems.push(`${key} must be an integer >= ${min}, got ${describe(value)}`)
+      problems.push(`${key} must be an integer >= ${min}, got ${describeValue(value)}`)
       return min
     }
     return value
@@ -87,7 +88,7 @@ export function recommendPoolSize(input: PoolSizeInput): PoolSizeRecommendation 
 
   const headroomRatio = input.headroomRatio ?? 0
   if (typeof headroomRatio !== 'number' || !(headroomRatio >= 0 && headroomRatio < 1)) {
-    problems.push(`headroomRatio must be a number from 0 up to (not including) 1, got ${describe(headroomRatio)}`)
+    problems.push(`headroomRatio must be a number from 0 up to (not including) 1, got ${describeValue(headroomRatio)}`)
   }
 
   if (problems.length > 0) {
@@ -147,14 +148,4 @@ function pad(n: number): string {
 
 function pct(ratio: number): string {
   return `${Math.round(ratio * 1000) / 10} %`
-}
-
-function describe(value: unknown): string {
-  if (typeof value === 'string') {
-    return JSON.stringify(value)
-  }
-  if (typeof value === 'number' || typeof value === 'boolean' || value == null) {
-    return String(value)
-  }
-  return typeof value
 }
