@@ -1,5 +1,4 @@
 import { EventEmitter } from 'node:events'
-import tarn from 'tarn'
 import type { Connector, InterruptScope, TransactionState } from '../connector/connector.js'
 import { LeaseRevokedError, type LeaseRevokeReason } from '../errors/lease-revoked-error.js'
 import { PoolClosedError } from '../errors/pool-closed-error.js'
@@ -16,6 +15,7 @@ import type { PoolStats } from './pool-stats.js'
 import { ConnectionPhase, PooledConnection } from './pooled-connection.js'
 import { TarnPool } from './tarn-pool.js'
 import { TimeRecorder } from './time-figures.js'
+import { WaitQueue, type QueuedWaiter } from './wait-queue.js'
 
 export interface AcquireOptions {
   /** Aborting takes the caller out of the queue; the acquire rejects with the signal's reason. */
@@ -25,6 +25,17 @@ export interface AcquireOptions {
 export interface DestroyOptions {
   /** How long to wait for held leases to come back before revoking them. Default 5000. */
   readonly graceMillis?: number
+}
+
+/** A caller in the queue. */
+interface Waiter<C> extends QueuedWaiter {
+  readonly startedAt: number
+  readonly trackGc: boolean
+  readonly site: AcquireSite | undefined
+  readonly resolve: (lease: Lease<C>) => void
+  readonly reject: (error: unknown) => void
+  readonly signal: AbortSignal | undefined
+  onAbort: (() => void) | undefined
 }
 
 const DEFAULT_GRACE_MILLIS = 5_000
@@ -50,6 +61,7 @@ export class Pool<C> {
   readonly connector: Connector<C>
 
   readonly #tarn: TarnPool<PooledConnection<C>>
+  readonly #queue: WaitQueue<Waiter<C>>
   readonly #events = new EventEmitter()
   readonly #backoff = new CreateBackoff()
   readonly #owner: LeaseOwner<C>
@@ -90,23 +102,23 @@ export class Pool<C> {
     this.connector = connector
     const config = this.config
 
+    // tarn opens, reaps and closes connections and keeps the idle/used
+    // lists. The wait queue is ours (see WaitQueue): tarn's costs a promise
+    // chain and two timers per waiter and per hand-over.
     this.#tarn = new TarnPool<PooledConnection<C>>({
       create: () => this.#create(),
       destroy: (pooled) => this.#close(pooled),
       // tarn keeps `min` when reaping; we warm and replenish `min` ourselves.
       min: 0,
       max: config.max,
-      acquireTimeoutMillis: config.acquireTimeoutMillis,
       createTimeoutMillis: config.createTimeoutMillis + CreateBackoff.MAX_DELAY_MILLIS + TARN_CREATE_SLACK_MILLIS,
       destroyTimeoutMillis: SETTLE_TIMEOUT_MILLIS,
       // 0 = keep idle connections: tarn needs a number, so "never" is its max.
       idleTimeoutMillis: config.idleTimeoutMillis > 0 ? config.idleTimeoutMillis : 2 ** 31 - 1,
       reapIntervalMillis: Math.min(1_000, Math.max(10, Math.floor((config.idleTimeoutMillis || 1_000) / 2))),
-      // Our create() already waits out the backoff, so tarn's own retry
-      // pause only has to be long enough not to spin.
-      createRetryIntervalMillis: 1,
     })
     this.#tarn.on('destroySuccess', () => this.#ensureMin())
+    this.#queue = new WaitQueue<Waiter<C>>((expired) => this.#timeOut(expired))
 
     this.#owner = {
       release: (pooled, leaseId) => this.#release(pooled, leaseId),
@@ -165,9 +177,10 @@ export class Pool<C> {
       return Promise.reject(new PoolClosedError(this.name))
     }
     const site = this.config.leakDetectionMillis > 0 ? captureAcquireSite(Pool.prototype.acquire) : undefined
-    const pooled = this.#tarn.takeIdle()
+    // Callers already queued come first (FIFO).
+    const pooled = this.#queue.size === 0 ? this.#tarn.takeIdle() : undefined
     if (pooled !== undefined && this.#isUsable(pooled, startedAt)) {
-      return Promise.resolve(this.#lend(pooled, startedAt, true, site))
+      return Promise.resolve(this.#lend(pooled, startedAt, startedAt, true, site))
     }
     return this.#acquireSlow(pooled, startedAt, options?.signal, true, site)
   }
@@ -179,11 +192,11 @@ export class Pool<C> {
       throw new PoolClosedError(this.name)
     }
     const site = this.config.leakDetectionMillis > 0 ? captureAcquireSite(Pool.prototype.use) : undefined
-    const idle = this.#tarn.takeIdle()
+    const idle = this.#queue.size === 0 ? this.#tarn.takeIdle() : undefined
     // No GC tracking here: `use` releases in `finally`, whatever `fn` does.
     const lease =
       idle !== undefined && this.#isUsable(idle, startedAt)
-        ? this.#lend(idle, startedAt, false, site)
+        ? this.#lend(idle, startedAt, startedAt, false, site)
         : await this.#acquireSlow(idle, startedAt, options?.signal, false, site)
     try {
       return await fn(lease.connection, lease)
@@ -204,7 +217,7 @@ export class Pool<C> {
       size: idle + used,
       idle,
       used,
-      pending: this.#tarn.numPendingAcquires(),
+      pending: this.#queue.size,
       creating: this.#tarn.numPendingCreates(),
       acquires: this.#acquires,
       timeouts: this.#timeouts,
@@ -284,23 +297,26 @@ export class Pool<C> {
     site: AcquireSite | undefined,
   ): Promise<Lease<C>> {
     signal?.throwIfAborted()
-    const deadline = startedAt + this.config.acquireTimeoutMillis
     let pooled = candidate
     for (;;) {
-      pooled ??= this.#tarn.takeIdle() ?? (await this.#wait(startedAt, deadline, signal))
-      if (await this.#prepareForLending(pooled)) {
-        if (this.#closing) {
-          this.#tarn.release(pooled)
-          throw new PoolClosedError(this.name)
-        }
-        return this.#lend(pooled, startedAt, trackGc, site)
+      if (pooled === undefined && this.#queue.size === 0) {
+        pooled = this.#tarn.takeIdle()
+      }
+      if (pooled === undefined) {
+        return this.#enqueue(startedAt, signal, trackGc, site)
+      }
+      if (await this.#fitForLending(pooled)) {
+        return this.#lend(pooled, startedAt, performance.now(), trackGc, site)
       }
       pooled = undefined
     }
   }
 
-  /** Checks an idle connection about to be lent; destroys it if it is not fit. */
-  async #prepareForLending(pooled: PooledConnection<C>): Promise<boolean> {
+  /**
+   * Checks an idle connection about to be lent (broken, too old, idle too
+   * long); destroys it if it is not fit. Only the ping is asynchronous.
+   */
+  #fitForLending(pooled: PooledConnection<C>): boolean | Promise<boolean> {
     const now = performance.now()
     if (pooled.broken) {
       this.#destroyLeased(pooled, 'broken')
@@ -311,56 +327,135 @@ export class Pool<C> {
       return false
     }
     const validateAfter = this.config.validateAfterIdleMillis
-    if (validateAfter > 0 && now - pooled.idleSince > validateAfter) {
-      // A dead peer may never answer: the ping gets as long as a connect.
-      const alive = await settleWithin(this.connector.ping(pooled.connection), this.config.createTimeoutMillis)
+    if (validateAfter === 0 || now - pooled.idleSince <= validateAfter) {
+      return true
+    }
+    // A dead peer may never answer: the ping gets as long as a connect.
+    return settleWithin(this.connector.ping(pooled.connection), this.config.createTimeoutMillis).then((alive) => {
       if (!alive) {
         this.#destroyLeased(pooled, 'failed-validation')
-        return false
       }
-    }
-    return true
+      return alive
+    })
   }
 
-  async #wait(startedAt: number, deadline: number, signal: AbortSignal | undefined): Promise<PooledConnection<C>> {
+  /** Queues the caller; it is served by a release or a new connection, or times out. */
+  #enqueue(
+    startedAt: number,
+    signal: AbortSignal | undefined,
+    trackGc: boolean,
+    site: AcquireSite | undefined,
+  ): Promise<Lease<C>> {
+    if (this.#closing) {
+      return Promise.reject(new PoolClosedError(this.name))
+    }
     const tarnPool = this.#tarn
-    const waiting = tarnPool.numPendingAcquires()
     // Room to grow means this caller gets a connection of its own soon; the
     // queue bound only counts callers waiting beyond what the pool can open.
-    const room = Math.max(0, this.config.max - tarnPool.numUsed() - tarnPool.numPendingCreates())
-    if (tarnPool.numFree() === 0 && waiting - room >= this.config.maxWaiting) {
+    const room = Math.max(0, this.config.max - tarnPool.numUsed() - tarnPool.numFree() - tarnPool.numPendingCreates())
+    if (this.#queue.size - room >= this.config.maxWaiting) {
       this.#queueFull++
-      throw new PoolQueueFullError(this.name, this.config.maxWaiting, tarnPool.numUsed())
+      return Promise.reject(new PoolQueueFullError(this.name, this.config.maxWaiting, tarnPool.numUsed()))
     }
-    const remaining = deadline - performance.now()
-    if (remaining <= 0) {
-      throw this.#timeoutError(startedAt)
+    return new Promise<Lease<C>>((resolve, reject) => {
+      const waiter: Waiter<C> = {
+        deadline: startedAt + this.config.acquireTimeoutMillis,
+        settled: false,
+        startedAt,
+        trackGc,
+        site,
+        resolve,
+        reject,
+        signal,
+        onAbort: undefined,
+      }
+      if (signal !== undefined) {
+        waiter.onAbort = () => {
+          if (!waiter.settled) {
+            this.#queue.remove(waiter)
+            this.#aborted++
+            reject(abortReason(signal))
+          }
+        }
+        signal.addEventListener('abort', waiter.onAbort, { once: true })
+      }
+      this.#queue.push(waiter)
+      this.#grow()
+    })
+  }
+
+  /** Opens connections for queued callers, up to `max`. */
+  #grow(): void {
+    if (this.#closing) {
+      return
     }
-    const pending = tarnPool.acquireWithin(remaining)
-    const onAbort = () => pending.reject(abortReason(signal))
-    signal?.addEventListener('abort', onAbort, { once: true })
-    try {
-      return await pending.promise
-    } catch (error) {
-      if (error instanceof tarn.TimeoutError) {
-        throw this.#timeoutError(startedAt)
+    const tarnPool = this.#tarn
+    const creating = tarnPool.numPendingCreates()
+    const room = this.config.max - tarnPool.numUsed() - tarnPool.numFree() - creating
+    const wanted = Math.min(room, this.#queue.size - creating)
+    for (let i = 0; i < wanted; i++) {
+      tarnPool.createOne().then(
+        () => this.#serveFromIdle(),
+        () => {
+          // Fatal failures already failed the queue; transient ones retry
+          // (create() waits out the backoff first).
+          if (this.#queue.size > 0) {
+            setImmediate(() => this.#grow())
+          }
+        },
+      )
+    }
+  }
+
+  /** Hands idle connections (new ones, typically) to queued callers. */
+  #serveFromIdle(): void {
+    while (this.#queue.size > 0) {
+      const pooled = this.#tarn.takeIdle()
+      if (pooled === undefined) {
+        return
       }
-      if (signal?.aborted) {
-        this.#aborted++
+      if (pooled.broken || performance.now() >= pooled.retireAt) {
+        this.#destroyLeased(pooled, pooled.broken ? 'broken' : 'retired')
+        continue
       }
-      throw error
-    } finally {
-      signal?.removeEventListener('abort', onAbort)
+      this.#serve(this.#queue.shift()!, pooled)
+    }
+  }
+
+  #serve(waiter: Waiter<C>, pooled: PooledConnection<C>): void {
+    if (waiter.onAbort !== undefined) {
+      waiter.signal!.removeEventListener('abort', waiter.onAbort)
+    }
+    waiter.resolve(this.#lend(pooled, waiter.startedAt, performance.now(), waiter.trackGc, waiter.site))
+  }
+
+  #timeOut(expired: Waiter<C>[]): void {
+    // One snapshot for every caller that gives up in this tick.
+    const holders = this.holders()
+    for (const waiter of expired) {
+      if (waiter.onAbort !== undefined) {
+        waiter.signal!.removeEventListener('abort', waiter.onAbort)
+      }
+      waiter.reject(this.#timeoutError(waiter.startedAt, holders))
+    }
+  }
+
+  #failWaiters(error: Error): void {
+    for (const waiter of this.#queue.drain()) {
+      if (waiter.onAbort !== undefined) {
+        waiter.signal!.removeEventListener('abort', waiter.onAbort)
+      }
+      waiter.reject(error)
     }
   }
 
   #lend(
     pooled: PooledConnection<C>,
     startedAt: number,
+    now: number,
     trackGc: boolean,
     site: AcquireSite | undefined,
   ): Lease<C> {
-    const now = performance.now()
     const leaseId = ++this.#leaseCounter
     pooled.phase = ConnectionPhase.Leased
     pooled.leaseSeq++
@@ -382,7 +477,7 @@ export class Pool<C> {
     return lease
   }
 
-  #timeoutError(startedAt: number): PoolTimeoutError {
+  #timeoutError(startedAt: number, holders: HolderInfo[]): PoolTimeoutError {
     const tarnPool = this.#tarn
     const used = tarnPool.numUsed()
     const creating = tarnPool.numPendingCreates()
@@ -399,10 +494,10 @@ export class Pool<C> {
       size: used + tarnPool.numFree(),
       used,
       idle: tarnPool.numFree(),
-      pending: tarnPool.numPendingAcquires(),
+      pending: this.#queue.size,
       max: this.config.max,
       ...(recentFailure ? { lastCreateError: this.#lastCreateError } : {}),
-      holders: this.holders(),
+      holders,
     })
     this.#timeouts++
     this.#emit('timeout', { error })
@@ -417,7 +512,8 @@ export class Pool<C> {
    * already delivered and costs no round trip and no await.
    */
   #release(pooled: PooledConnection<C>, leaseId: number): Promise<void> {
-    this.#endLease(pooled, leaseId)
+    const now = performance.now()
+    this.#endLease(pooled, leaseId, now)
     const connector = this.connector
     const connection = pooled.connection
     if (
@@ -425,11 +521,11 @@ export class Pool<C> {
       connector.isBusy(connection) ||
       connector.transactionState(connection) !== 'idle' ||
       this.#needsReset(connection) ||
-      performance.now() >= pooled.retireAt
+      now >= pooled.retireAt
     ) {
       return this.#clean(pooled, leaseId, false)
     }
-    this.#returnToIdle(pooled)
+    this.#returnToIdle(pooled, now)
     return RESOLVED
   }
 
@@ -473,37 +569,44 @@ export class Pool<C> {
         this.#reset++
         this.#emit('reset', { leaseId })
       }
-      if (performance.now() >= pooled.retireAt) {
+      const now = performance.now()
+      if (now >= pooled.retireAt) {
         this.#destroyLeased(pooled, 'retired')
         return
       }
-      this.#returnToIdle(pooled)
+      this.#returnToIdle(pooled, now)
     } catch (error) {
       this.#emit('error', { error: asError(error), context: `cleaning the connection of lease #${leaseId}` })
       this.#destroyLeased(pooled, 'dirty')
     }
   }
 
-  #endLease(pooled: PooledConnection<C>, leaseId: number): void {
+  #endLease(pooled: PooledConnection<C>, leaseId: number, now: number): void {
     pooled.phase = ConnectionPhase.Cleaning
     this.#gcReclaimer.unregister(pooled)
-    const held = performance.now() - pooled.leasedAt
+    const held = now - pooled.leasedAt
     this.#useTimes.record(held)
     if (this.#events.listenerCount('release') > 0) {
       this.#emit('release', { leaseId, heldMillis: held })
     }
   }
 
-  #returnToIdle(pooled: PooledConnection<C>): void {
-    pooled.phase = ConnectionPhase.Idle
-    pooled.idleSince = performance.now()
+  #returnToIdle(pooled: PooledConnection<C>, now: number): void {
     pooled.acquireSite = undefined
+    // Straight to the longest-waiting caller: no trip through the idle list.
+    const waiter = this.#queue.shift()
+    if (waiter !== undefined) {
+      this.#serve(waiter, pooled)
+      return
+    }
+    pooled.phase = ConnectionPhase.Idle
+    pooled.idleSince = now
     this.#tarn.releaseResource(pooled)
     this.#notifyDrain()
   }
 
   #discard(pooled: PooledConnection<C>, leaseId: number, reason: Error | undefined): Promise<void> {
-    this.#endLease(pooled, leaseId)
+    this.#endLease(pooled, leaseId, performance.now())
     if (reason !== undefined) {
       this.#emit('error', { error: reason, context: `lease #${leaseId} discarded its connection` })
     }
@@ -520,6 +623,7 @@ export class Pool<C> {
     this.#emit('destroy', { connectionId: pooled.id, reason })
     this.#tarn.destroyUsed(pooled)
     this.#notifyDrain()
+    this.#grow()
   }
 
   // ------------------------------------------------------ abandoned leases
@@ -567,11 +671,12 @@ export class Pool<C> {
   /** Takes a lease back from its holder: later use throws `LeaseRevokedError`. */
   #revoke(pooled: PooledConnection<C>, reason: LeaseRevokeReason): Promise<void> {
     const leaseId = pooled.leaseId
-    const held = performance.now() - pooled.leasedAt
+    const now = performance.now()
+    const held = now - pooled.leasedAt
     pooled.revokeReason = reason
     pooled.leaseSeq++
     this.#revoked++
-    this.#endLease(pooled, leaseId)
+    this.#endLease(pooled, leaseId, now)
     this.#emit('revoke', { leaseId, heldMillis: Math.round(held), reason })
     return this.#clean(pooled, leaseId, true)
   }
@@ -636,7 +741,7 @@ export class Pool<C> {
       // Retrying cannot fix this: fail every waiter now, not at its timeout.
       const fatal = new PoolConnectError(this.name, this.connector.target, error)
       this.#backoff.failed()
-      this.#tarn.rejectWaiters(fatal)
+      this.#failWaiters(fatal)
       this.#settleReady(fatal)
       this.#emit('error', { error: fatal, context: 'opening a connection' })
     } else {
@@ -653,6 +758,7 @@ export class Pool<C> {
       pooled.phase = ConnectionPhase.Closing
       if (this.#tarn.destroyIdle(pooled)) {
         this.#emit('destroy', { connectionId: pooled.id, reason: 'broken' })
+        this.#grow()
       }
     }
     // A leased one is closed when it comes back.
@@ -676,7 +782,10 @@ export class Pool<C> {
     for (let i = 0; i < missing; i++) {
       // In parallel: warm-up time is one connect, not `min` of them.
       tarnPool.createOne().then(
-        () => this.#checkReady(),
+        () => {
+          this.#checkReady()
+          this.#serveFromIdle()
+        },
         (error: unknown) => {
           if (!this.#closing && this.connector.classifyConnectFailure(error) === 'transient') {
             // create() backs off before the next attempt.
@@ -711,7 +820,7 @@ export class Pool<C> {
       clearInterval(this.#sweeper)
     }
     this.#settleReady(new PoolClosedError(this.name))
-    this.#tarn.rejectWaiters(new PoolClosedError(this.name))
+    this.#failWaiters(new PoolClosedError(this.name))
     this.#backoff.cancel()
 
     if (this.#heldCount() > 0) {

@@ -1,22 +1,18 @@
 import tarn from 'tarn'
 
 type TarnResource<T> = { resource: T; timestamp: number; settle(): void; resolve(): TarnResource<T> }
-type PendingAcquire<T> = ReturnType<tarn.Pool<T>["acquire"]>
 
 /**
- * tarn does creation, idle reaping and the FIFO wait queue with its timeout.
- * This subclass adds the few operations the pool needs that tarn does not
- * expose: a synchronous hand-out of an idle resource when nobody is queued
- * (the fast path: no promise, no timer), a per-call wait time, taking out a
- * specific resource, and failing every waiter at once.
+ * tarn opens and closes resources, keeps the idle and used lists and reaps
+ * idle ones. This subclass adds what the pool needs that tarn does not
+ * expose: a synchronous hand-out of an idle resource (the fast path: no
+ * promise, no timer), a release that allocates nothing, opening one resource
+ * on request, and taking out a specific resource.
  */
 export class TarnPool<T> extends tarn.Pool<T> {
-  /**
-   * Hands out an idle resource synchronously, or `undefined` when none is
-   * idle or callers are already queued (they come first: FIFO).
-   */
+  /** Hands out the most recently used idle resource synchronously, or `undefined` when none is idle. */
   takeIdle(): T | undefined {
-    if (this.pendingAcquires.length > 0 || this.destroyed) {
+    if (this.destroyed) {
       return undefined
     }
     const free = this.free.pop()
@@ -29,9 +25,8 @@ export class TarnPool<T> extends tarn.Pool<T> {
   }
 
   /**
-   * Gives a leased resource back. With nobody queued the resource record is
-   * reused as is (tarn would allocate a new one and a promise); with callers
-   * queued it goes through tarn so the first of them gets it.
+   * Moves a leased resource back to the idle list, reusing tarn's record of
+   * it (tarn's own `release` allocates a new record and a promise).
    */
   releaseResource(resource: T): void {
     const used = this.used as TarnResource<T>[]
@@ -40,7 +35,7 @@ export class TarnPool<T> extends tarn.Pool<T> {
       if (entry.resource !== resource) {
         continue
       }
-      if (this.pendingAcquires.length > 0 || this.destroyed) {
+      if (this.destroyed) {
         this.release(resource)
         return
       }
@@ -50,17 +45,6 @@ export class TarnPool<T> extends tarn.Pool<T> {
       entry.timestamp = Date.now()
       ;(this.free as TarnResource<T>[]).push(entry)
       return
-    }
-  }
-
-  /** `acquire()` with this call's own time limit. */
-  acquireWithin(timeoutMillis: number): PendingAcquire<T> {
-    const poolWide = this.acquireTimeoutMillis
-    this.acquireTimeoutMillis = Math.max(1, Math.ceil(timeoutMillis))
-    try {
-      return this.acquire()
-    } finally {
-      this.acquireTimeoutMillis = poolWide
     }
   }
 
@@ -96,21 +80,9 @@ export class TarnPool<T> extends tarn.Pool<T> {
     return this.used.map((used) => used.resource)
   }
 
-  /** Fails every queued caller with `error` (fatal connect failure, shutdown). */
-  rejectWaiters(error: Error): void {
-    for (const pending of [...this.pendingAcquires]) {
-      pending.reject(error)
-    }
-  }
-
-  /** Opens one connection for warm-up, outside any caller's demand. */
+  /** Opens one connection; it lands in the idle list. */
   createOne(): Promise<T> {
-    const pending = this._create()
-    return pending.promise.then((resource) => {
-      // A waiter may have arrived meanwhile.
-      this._tryAcquireOrCreate()
-      return resource
-    })
+    return this._create().promise
   }
 
   get isDestroyed(): boolean {

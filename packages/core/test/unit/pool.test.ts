@@ -491,3 +491,39 @@ describe('destroy', () => {
     expect(pool.closed).toBe(true)
   })
 })
+
+describe('the wait queue', () => {
+  it('times out a deep queue on time, in order, with one snapshot of the holders', async () => {
+    const { pool } = fakePool({ max: 1, acquireTimeoutMillis: 50, maxWaiting: Infinity })
+    const holder = await pool.acquire()
+    const errors = await Promise.all(
+      Array.from({ length: 2_000 }, () => pool.acquire().catch((e: unknown) => e as PoolTimeoutError)),
+    )
+    expect(errors.every((e) => e instanceof PoolTimeoutError)).toBe(true)
+    expect(new Set(errors.map((e) => e.holders)).size).toBeLessThan(errors.length)
+    expect(pool.stats()).toMatchObject({ timeouts: 2_000, pending: 0 })
+    await holder.release()
+  })
+
+  it('skips callers that aborted and keeps FIFO for the rest', async () => {
+    const { pool } = fakePool({ max: 1 })
+    const holder = await pool.acquire()
+    const controllers = Array.from({ length: 6 }, () => new AbortController())
+    const served: number[] = []
+    const callers = controllers.map((controller, n) =>
+      pool.acquire({ signal: controller.signal }).then(
+        async (lease) => {
+          served.push(n)
+          await lease.release()
+        },
+        () => undefined,
+      ),
+    )
+    controllers[1]!.abort()
+    controllers[4]!.abort()
+    expect(pool.stats().pending).toBe(4)
+    await holder.release()
+    await Promise.all(callers)
+    expect(served).toEqual([0, 2, 3, 5])
+  })
+})
