@@ -18,7 +18,7 @@ import { measureHygiene, type HygieneResult } from './scenarios/hygiene.js'
 import { measurePoolOverhead, type OverheadResult } from './scenarios/pool-overhead.js'
 import { measureThroughput, type ThroughputResult } from './scenarios/throughput.js'
 import { measureWarmUp, type WarmUpResult } from './scenarios/warm-up.js'
-import { ALL_DATABASES, ALL_SCENARIOS, parseSettings } from './settings.js'
+import { ALL_DATABASES, ALL_SCENARIOS, BenchUsageError, parseSettings, USAGE, type BenchSettings } from './settings.js'
 import { checkTargets } from './targets.js'
 
 const PACKAGE_ROOT = new URL('../', import.meta.url)
@@ -31,7 +31,7 @@ const CONTENDERS: readonly Contender[] = [kyselyPooled, stockKysely, knexContend
 const FAKE_POOLS = [oursOnFake, tarnOnFake, pgPoolOnFake] as const
 
 quietKnownDeprecation()
-const settings = parseSettings(process.argv.slice(2))
+const settings = parseArguments(process.argv.slice(2))
 if (!hasExposedGc()) {
   progress('warning: run with node --expose-gc (pnpm bench does); heap figures and between-run GCs are off')
 }
@@ -114,4 +114,16 @@ function quietKnownDeprecation(): void {
     if (warning.name === 'DeprecationWarning' && warning.message.includes('client is already executing a query')) return
     process.stderr.write(`${warning.name}: ${warning.message}\n`)
   })
+}
+
+function parseArguments(argv: readonly string[]): BenchSettings {
+  try {
+    return parseSettings(argv)
+  } catch (error) {
+    if (error instanceof BenchUsageError) {
+      process.stderr.write(`bench: ${error.message}\n${USAGE}\n`)
+      process.exit(2)
+    }
+    throw error
+  }
 }

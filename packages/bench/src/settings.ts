@@ -53,7 +53,10 @@ const FULL = {
   exhaustionRounds: 5,
 } as const
 
-const USAGE = `usage: pnpm bench [--quick] [--only=${ALL_SCENARIOS.join(',')}] [--db=postgres,mariadb]`
+/** Bad command-line input: printed as one line plus the usage, never as a stack trace. */
+export class BenchUsageError extends Error {}
+
+export const USAGE = `usage: pnpm bench [--quick] [--only=${ALL_SCENARIOS.join(',')}] [--db=postgres,mariadb]`
 
 export function parseSettings(argv: readonly string[]): BenchSettings {
   let quick = false
@@ -72,7 +75,7 @@ export function parseSettings(argv: readonly string[]): BenchSettings {
       process.stderr.write(`${USAGE}\n`)
       process.exit(0)
     } else if (arg !== '--') {
-      throw new Error(`unknown argument ${JSON.stringify(arg)}\n${USAGE}`)
+      throw new BenchUsageError(`unknown argument ${JSON.stringify(arg)}`)
     }
   }
   return Object.freeze({ ...(quick ? QUICK : FULL), databases, scenarios })
@@ -82,7 +85,7 @@ function pickList<T extends string>(value: string, allowed: readonly T[]): reado
   const picked = value.split(',').filter((v) => v.length > 0)
   for (const item of picked) {
     if (!allowed.includes(item as T)) {
-      throw new Error(`unknown value ${JSON.stringify(item)}; expected one of ${allowed.join(', ')}`)
+      throw new BenchUsageError(`unknown value ${JSON.stringify(item)}; expected one of ${allowed.join(', ')}`)
     }
   }
   return picked as T[]
