@@ -13,23 +13,25 @@ interface MysqlOkPacket {
 /** A Kysely connection on a leased mysql2 `Connection`. Result mapping as Kysely's stock `MysqlConnection`. */
 export class PooledMysqlConnection extends LeaseConnection<Connection> {
   async executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
-    return await this.inFlight(async () => {
-      try {
-        const result = await this.#query(compiledQuery)
-        if (!isOkPacket(result)) {
-          return { rows: (Array.isArray(result) ? result : []) as R[] }
-        }
-        const { insertId, affectedRows, changedRows } = result
-        return {
-          insertId: insertId != null && insertId.toString() !== '0' ? BigInt(insertId) : undefined,
-          numAffectedRows: affectedRows != null ? BigInt(affectedRows) : undefined,
-          numChangedRows: changedRows != null ? BigInt(changedRows) : undefined,
-          rows: [],
-        }
-      } catch (error) {
-        throw extendStackTrace(error, new Error())
+    // The per-query path: as the stock driver, plus the in-flight count.
+    this.queryStarted()
+    try {
+      const result = await this.#query(compiledQuery)
+      if (!isOkPacket(result)) {
+        return { rows: (Array.isArray(result) ? result : []) as R[] }
       }
-    })
+      const { insertId, affectedRows, changedRows } = result
+      return {
+        insertId: insertId != null && insertId.toString() !== '0' ? BigInt(insertId) : undefined,
+        numAffectedRows: affectedRows != null ? BigInt(affectedRows) : undefined,
+        numChangedRows: changedRows != null ? BigInt(changedRows) : undefined,
+        rows: [],
+      }
+    } catch (error) {
+      throw extendStackTrace(error, new Error())
+    } finally {
+      this.queryEnded()
+    }
   }
 
   /**
@@ -72,8 +74,9 @@ export class PooledMysqlConnection extends LeaseConnection<Connection> {
 
   #query(compiledQuery: CompiledQuery): Promise<unknown> {
     const connection = this.client
+    // mysql2 does not mutate `values`; the stock driver passes them as they are too.
     return new Promise((resolve, reject) => {
-      connection.query(compiledQuery.sql, [...compiledQuery.parameters], (error, result) => {
+      connection.query(compiledQuery.sql, compiledQuery.parameters as unknown[], (error, result) => {
         if (error) {
           reject(error)
         } else {

@@ -15,26 +15,29 @@ export class PooledPostgresConnection extends LeaseConnection<Client> {
   }
 
   async executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
-    return await this.inFlight(async () => {
-      try {
-        const result: PgQueryResult = await this.client.query(compiledQuery.sql, [...compiledQuery.parameters])
-        const { command, rowCount, rows } = result
-        // Kysely's commit path reads the command tag: COMMIT of a failed
-        // transaction completes with ROLLBACK.
-        if (command === 'ROLLBACK' || command === 'COMMIT') {
-          return { rows: [{ command } as R] }
-        }
-        return {
-          numAffectedRows:
-            command === 'INSERT' || command === 'UPDATE' || command === 'DELETE' || command === 'MERGE'
-              ? BigInt(rowCount ?? 0)
-              : undefined,
-          rows: (rows ?? []) as R[],
-        }
-      } catch (error) {
-        throw extendStackTrace(error, new Error())
+    // The per-query path: nothing here allocates beyond the result, like the
+    // stock driver. pg does not mutate `values`, so the parameters go as they are.
+    this.queryStarted()
+    try {
+      const result: PgQueryResult = await this.client.query(compiledQuery.sql, compiledQuery.parameters as unknown[])
+      const { command, rowCount, rows } = result
+      // Kysely's commit path reads the command tag: COMMIT of a failed
+      // transaction completes with ROLLBACK.
+      if (command === 'ROLLBACK' || command === 'COMMIT') {
+        return { rows: [{ command } as R] }
       }
-    })
+      return {
+        numAffectedRows:
+          command === 'INSERT' || command === 'UPDATE' || command === 'DELETE' || command === 'MERGE'
+            ? BigInt(rowCount ?? 0)
+            : undefined,
+        rows: (rows ?? []) as R[],
+      }
+    } catch (error) {
+      throw extendStackTrace(error, new Error())
+    } finally {
+      this.queryEnded()
+    }
   }
 
   async *streamQuery<R>(compiledQuery: CompiledQuery, chunkSize?: number): AsyncIterableIterator<QueryResult<R>> {

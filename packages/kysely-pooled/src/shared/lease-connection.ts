@@ -13,6 +13,10 @@ import type { CompiledQuery, DatabaseConnection, QueryResult } from 'kysely'
  *
  * Every query goes through `lease.connection`, which throws
  * `LeaseRevokedError` once the pool has revoked the lease.
+ *
+ * Being made per acquire, it is kept as small as it can be: three fields, no
+ * closures; subclasses count queries in flight inline in `executeQuery`
+ * (`queryStarted` / `queryEnded` in a `try … finally`), allocating nothing.
  */
 export abstract class LeaseConnection<C> implements DatabaseConnection {
   readonly #lease: Lease<C>
@@ -62,16 +66,7 @@ export abstract class LeaseConnection<C> implements DatabaseConnection {
     await this.#interrupt('session')
   }
 
-  /** Counts a query as in flight for the duration of `work`. */
-  protected async inFlight<T>(work: () => Promise<T>): Promise<T> {
-    this.queryStarted()
-    try {
-      return await work()
-    } finally {
-      this.queryEnded()
-    }
-  }
-
+  /** Call before a query's first await; pair with `queryEnded` in `finally`. */
   protected queryStarted(): void {
     this.#queriesInFlight++
   }

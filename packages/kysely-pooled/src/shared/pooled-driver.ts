@@ -30,15 +30,20 @@ export interface PooledDriverSettings<C> {
  */
 export abstract class PooledDriver<C> implements Driver {
   readonly #settings: PooledDriverSettings<C>
+  /** Read on every acquire; kept out of `#settings` so the common path reads one field. */
+  readonly #pool: Pool<C>
+  readonly #hasHooks: boolean
   /**
    * Physical connections whose session `onCreateConnection` has prepared,
-   * mapped to whether the hook changed session state (see `#prepare`). Weak,
+   * mapped to whether the hook changed session state (see `#isSessionNew`). Weak,
    * so closed connections drop out.
    */
   readonly #prepared = new WeakMap<C & object, boolean>()
 
   constructor(settings: PooledDriverSettings<C>) {
     this.#settings = settings
+    this.#pool = settings.pool
+    this.#hasHooks = settings.onCreateConnection !== undefined || settings.onReserveConnection !== undefined
   }
 
   /** The `release …` form of this database's savepoint release command. */
@@ -58,14 +63,15 @@ export abstract class PooledDriver<C> implements Driver {
   async acquireConnection(options?: AbortOptions): Promise<DatabaseConnection> {
     const signal = options?.signal
     // Passing the signal lets an aborted caller leave the pool's queue at once.
-    const lease = await this.#settings.pool.acquire(signal ? { signal } : undefined)
+    const lease = await this.#pool.acquire(signal ? { signal } : undefined)
     const connection = this.createConnection(lease)
-    try {
-      await this.#prepare(connection, lease.connection, options)
-    } catch (error) {
-      // A connection whose preparation failed is half set up: never reuse it.
-      await lease.destroy(error instanceof Error ? error : undefined)
-      throw error
+    // The common path (no hooks, or a session the hooks already prepared)
+    // awaits nothing after the acquire.
+    if (this.#hasHooks) {
+      const preparing = this.#prepareIfNeeded(connection, lease, options)
+      if (preparing) {
+        await preparing
+      }
     }
     return connection
   }
@@ -106,15 +112,16 @@ export abstract class PooledDriver<C> implements Driver {
     )
   }
 
-  async releaseConnection(connection: DatabaseConnection): Promise<void> {
-    const leased = asLeaseConnection(connection)
+  releaseConnection(connection: DatabaseConnection): Promise<void> {
+    // Not `async`: the pool's promise is handed on as it is, with no extra
+    // frame or tick per query.
+    if (!(connection instanceof LeaseConnection)) {
+      return Promise.reject(notOurs())
+    }
     // The pool does the hygiene: whatever Kysely left open (a transaction of
     // `db.connection()`, a failed commit) is rolled back before reuse.
-    if (leased.discard) {
-      await leased.lease.destroy()
-    } else {
-      await leased.lease.release()
-    }
+    const leased = connection as LeaseConnection<C>
+    return leased.discard ? leased.lease.destroy() : leased.lease.release()
   }
 
   async destroy(): Promise<void> {
@@ -124,35 +131,80 @@ export abstract class PooledDriver<C> implements Driver {
   }
 
   /**
-   * Runs the hooks. `onCreateConnection` runs whenever the session is new: on
-   * a new physical connection, and again after the pool reset the session
-   * (the reset would otherwise silently undo what the hook set up, e.g. a
-   * `set time zone`). A hook that changes no session state runs once.
+   * Whether `onCreateConnection` must run: whenever the session is new, that
+   * is on a new physical connection, and again after the pool reset the
+   * session (the reset would otherwise silently undo what the hook set up,
+   * e.g. a `set time zone`). A hook that changes no session state runs once.
    */
-  async #prepare(connection: LeaseConnection<C>, raw: C, options: AbortOptions | undefined): Promise<void> {
-    const { onCreateConnection, onReserveConnection, pool } = this.#settings
-    if (onCreateConnection) {
-      const key = raw as C & object
-      const hookChangedSession = this.#prepared.get(key)
-      const sessionIsNew =
-        hookChangedSession === undefined ||
-        (hookChangedSession && (pool.config.reset === 'always' || !pool.connector.isSessionChanged(raw)))
-      if (sessionIsNew) {
-        await onCreateConnection(connection, options)
-        this.#prepared.set(key, pool.connector.isSessionChanged(raw))
-      }
+  /** The hooks' work, or `undefined` when there is none (a prepared session and no `onReserveConnection`). */
+  #prepareIfNeeded(
+    connection: LeaseConnection<C>,
+    lease: Lease<C>,
+    options: AbortOptions | undefined,
+  ): Promise<void> | undefined {
+    let sessionIsNew: boolean
+    try {
+      sessionIsNew = this.#isSessionNew(lease)
+    } catch (error) {
+      return destroyAndThrow(lease, error)
     }
-    if (onReserveConnection) {
-      await onReserveConnection(connection, options)
+    if (!sessionIsNew && !this.#settings.onReserveConnection) {
+      return undefined
+    }
+    return this.#prepare(connection, lease, sessionIsNew, options)
+  }
+
+  #isSessionNew(lease: Lease<C>): boolean {
+    const { onCreateConnection, pool } = this.#settings
+    if (!onCreateConnection) {
+      return false
+    }
+    const raw = lease.connection
+    const hookChangedSession = this.#prepared.get(raw as C & object)
+    return (
+      hookChangedSession === undefined ||
+      (hookChangedSession && (pool.config.reset === 'always' || !pool.connector.isSessionChanged(raw)))
+    )
+  }
+
+  /** Runs the hooks. */
+  async #prepare(
+    connection: LeaseConnection<C>,
+    lease: Lease<C>,
+    sessionIsNew: boolean,
+    options: AbortOptions | undefined,
+  ): Promise<void> {
+    const { onCreateConnection, onReserveConnection, pool } = this.#settings
+    try {
+      if (sessionIsNew && onCreateConnection) {
+        await onCreateConnection(connection, options)
+        const raw = lease.connection
+        this.#prepared.set(raw as C & object, pool.connector.isSessionChanged(raw))
+      }
+      if (onReserveConnection) {
+        await onReserveConnection(connection, options)
+      }
+    } catch (error) {
+      await destroyAndThrow(lease, error)
     }
   }
 }
 
+/** A connection whose preparation failed is half set up: it is closed, never reused. */
+async function destroyAndThrow<C>(lease: Lease<C>, error: unknown): Promise<never> {
+  await lease.destroy(error instanceof Error ? error : undefined)
+  throw error
+}
+
 function asLeaseConnection<C>(connection: DatabaseConnection): LeaseConnection<C> {
   if (!(connection instanceof LeaseConnection)) {
-    throw new TypeError('kysely-pooled: the driver was given a connection it did not create.')
+    throw notOurs()
   }
   return connection as LeaseConnection<C>
+}
+
+function notOurs(): TypeError {
+  return new TypeError('kysely-pooled: the driver was given a connection it did not create.')
 }
 
 /** Same node as Kysely's own savepoint commands: the name goes through the compiler's identifier escaping. */
