@@ -131,12 +131,13 @@ export abstract class PooledDriver<C> implements Driver {
   }
 
   /**
-   * Whether `onCreateConnection` must run: whenever the session is new, that
-   * is on a new physical connection, and again after the pool reset the
-   * session (the reset would otherwise silently undo what the hook set up,
-   * e.g. a `set time zone`). A hook that changes no session state runs once.
+   * The hooks' work, or `undefined` when there is none (a prepared session
+   * and no `onReserveConnection`). `onCreateConnection` runs whenever the
+   * session is new: on a new physical connection, and again after the pool
+   * reset the session (the reset would otherwise silently undo what the hook
+   * set up, e.g. a `set time zone`). A hook that changes no session state
+   * runs once.
    */
-  /** The hooks' work, or `undefined` when there is none (a prepared session and no `onReserveConnection`). */
   #prepareIfNeeded(
     connection: LeaseConnection<C>,
     lease: Lease<C>,
