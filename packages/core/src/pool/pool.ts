@@ -39,6 +39,10 @@ interface Waiter<C> extends QueuedWaiter {
 }
 
 const DEFAULT_GRACE_MILLIS = 5_000
+// How long a new lease waits before it is registered for garbage-collection
+// tracking (see #adoptNursery).
+const GC_NURSERY_MILLIS = 20
+const GC_NURSERY_SIZE = 256
 // A release that finds a statement still running waits this long for it
 // before giving up on the connection (it is then interrupted and closed).
 const SETTLE_TIMEOUT_MILLIS = 5_000
@@ -66,6 +70,10 @@ export class Pool<C> {
   readonly #backoff = new CreateBackoff()
   readonly #owner: LeaseOwner<C>
   readonly #gcReclaimer: FinalizationRegistry<PooledConnection<C>>
+  // Leases handed out since the last adoption (see #adoptNursery).
+  #nurseryLeases: Lease<C>[] = []
+  #nurseryConnections: PooledConnection<C>[] = []
+  #nurseryTimer: ReturnType<typeof setTimeout> | undefined
   readonly #sweeper: ReturnType<typeof setInterval> | undefined
   readonly #ready: Promise<void>
   #readyResolve: () => void = () => {}
@@ -466,7 +474,14 @@ export class Pool<C> {
     pooled.acquireSite = site
     const lease = new Lease(this.#owner, pooled, leaseId)
     if (trackGc) {
-      this.#gcReclaimer.register(lease, pooled, pooled)
+      // Bounded: a burst that never yields to the timer adopts as it goes.
+      if (this.#nurseryLeases.push(lease) > GC_NURSERY_SIZE) {
+        this.#nurseryConnections.push(pooled)
+        this.#adoptNursery()
+      } else {
+        this.#nurseryConnections.push(pooled)
+        this.#nurseryTimer ??= setTimeout(() => this.#adoptNursery(), GC_NURSERY_MILLIS).unref()
+      }
     }
     this.#acquires++
     const waited = now - startedAt
@@ -583,7 +598,7 @@ export class Pool<C> {
 
   #endLease(pooled: PooledConnection<C>, leaseId: number, now: number): void {
     pooled.phase = ConnectionPhase.Cleaning
-    this.#gcReclaimer.unregister(pooled)
+    this.#untrack(pooled)
     const held = now - pooled.leasedAt
     this.#useTimes.record(held)
     if (this.#events.listenerCount('release') > 0) {
@@ -619,7 +634,7 @@ export class Pool<C> {
       return
     }
     pooled.phase = ConnectionPhase.Closing
-    this.#gcReclaimer.unregister(pooled)
+    this.#untrack(pooled)
     this.#emit('destroy', { connectionId: pooled.id, reason })
     this.#tarn.destroyUsed(pooled)
     this.#notifyDrain()
@@ -681,7 +696,41 @@ export class Pool<C> {
     return this.#clean(pooled, leaseId, true)
   }
 
+  /**
+   * Registering every lease with the FinalizationRegistry costs about as
+   * much as the rest of an acquire and release together, and almost every
+   * lease is released within milliseconds. So leases wait in a nursery
+   * (held strongly: none can be collected unseen) and only those still held
+   * when the nursery is adopted, a few milliseconds later, are registered.
+   */
+  #adoptNursery(): void {
+    if (this.#nurseryTimer !== undefined) {
+      clearTimeout(this.#nurseryTimer)
+      this.#nurseryTimer = undefined
+    }
+    const leases = this.#nurseryLeases
+    const connections = this.#nurseryConnections
+    this.#nurseryLeases = []
+    this.#nurseryConnections = []
+    for (let i = 0; i < leases.length; i++) {
+      const lease = leases[i]!
+      const pooled = connections[i]!
+      if (lease.isHeld && !pooled.gcTracked) {
+        pooled.gcTracked = true
+        this.#gcReclaimer.register(lease, pooled, pooled)
+      }
+    }
+  }
+
+  #untrack(pooled: PooledConnection<C>): void {
+    if (pooled.gcTracked) {
+      pooled.gcTracked = false
+      this.#gcReclaimer.unregister(pooled)
+    }
+  }
+
   #reclaim(pooled: PooledConnection<C>): void {
+    pooled.gcTracked = false
     if (pooled.phase !== ConnectionPhase.Leased) {
       return
     }
@@ -818,6 +867,10 @@ export class Pool<C> {
     this.#closing = true
     if (this.#sweeper) {
       clearInterval(this.#sweeper)
+    }
+    if (this.#nurseryTimer) {
+      clearTimeout(this.#nurseryTimer)
+      this.#nurseryTimer = undefined
     }
     this.#settleReady(new PoolClosedError(this.name))
     this.#failWaiters(new PoolClosedError(this.name))

@@ -33,6 +33,8 @@ export class PooledConnection<C> {
   leasedAt = 0
   acquireSite: AcquireSite | undefined = undefined
   leakReported = false
+  /** Its current lease is registered for garbage-collection reclaim. */
+  gcTracked = false
   revokeReason: LeaseRevokeReason | undefined = undefined
   broken = false
 
