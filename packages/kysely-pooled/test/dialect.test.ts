@@ -109,11 +109,12 @@ describe.each(testDatabases())('dialect behaviour on $dialect', (database) => {
     }
   })
 
-  it('re-runs a session-changing onCreateConnection after the pool reset the session', async () => {
+  it('keeps what onCreateConnection set up without resetting, and re-runs it after a reset', async () => {
     const timeZoneSql =
       database.dialect === 'postgres' ? "set time zone 'Pacific/Auckland'" : "set time_zone = '+12:00'"
     const readTimeZone =
       database.dialect === 'postgres' ? sql<{ tz: string }>`select current_setting('TimeZone') as tz` : sql<{ tz: string }>`select @@session.time_zone as tz`
+    const userChange = database.dialect === 'postgres' ? sql`set statement_timeout = 12345` : sql`set @kp_user_var = 1`
     let runs = 0
     const dialect = pooledDialect(schema, {
       pool: { max: 1, reset: 'auto' },
@@ -126,10 +127,18 @@ describe.each(testDatabases())('dialect behaviour on $dialect', (database) => {
     try {
       const first = (await readTimeZone.execute(db)).rows[0]!.tz
       const second = (await readTimeZone.execute(db)).rows[0]!.tz
-      expect(first).toBe(second)
       expect(first).toMatch(/Auckland|\+12:00/)
+      expect(second).toBe(first)
+      // The hook's time zone is the session's baseline: no reset, no re-run.
+      expect(runs).toBe(1)
+      expect(dialect.pool.stats().resetOnRelease).toBe(0)
+
+      // A borrower's own change is reset on release; the hook then runs again.
+      await userChange.execute(db)
+      const third = (await readTimeZone.execute(db)).rows[0]!.tz
+      expect(dialect.pool.stats().resetOnRelease).toBe(1)
       expect(runs).toBe(2)
-      expect(dialect.pool.stats().resetOnRelease).toBeGreaterThanOrEqual(1)
+      expect(third).toBe(first)
     } finally {
       await db.destroy()
     }

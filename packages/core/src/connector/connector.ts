@@ -83,6 +83,14 @@ export interface Connector<C> {
    */
   isSessionChanged(connection: C): boolean
 
+  /**
+   * Optional. Declares the session as it is now the baseline, clearing the
+   * changed flag: called after a connection-setup hook (Kysely's
+   * `onCreateConnection`) so that the state it set up (a time zone, a search
+   * path) does not make every release reset the session.
+   */
+  acceptSession?(connection: C): void
+
   /** Synchronous, free: the connection errored or ended and can never be reused. */
   isBroken(connection: C): boolean
 

@@ -196,6 +196,13 @@ class MysqlConnector implements Connector<mysql.Connection> {
     return this.#sessions.get(connection)?.changed ?? true
   }
 
+  acceptSession(connection: mysql.Connection): void {
+    // Only the flag: what the sniff noted for a reset to repair by hand
+    // (USE, SET ROLE) stays noted, since a later reset still has to undo it.
+    const session = this.#sessions.get(connection)
+    if (session !== undefined) session.changed = false
+  }
+
   isBroken(connection: mysql.Connection): boolean {
     const session = this.#sessions.get(connection)
     const internals = connection as unknown as MysqlConnectionInternals

@@ -220,6 +220,11 @@ class PostgresConnector implements Connector<pg.Client> {
     return this.#sessions.get(client)?.changed ?? true
   }
 
+  acceptSession(client: pg.Client): void {
+    const session = this.#sessions.get(client)
+    if (session !== undefined) session.changed = false
+  }
+
   isBroken(client: pg.Client): boolean {
     const session = this.#sessions.get(client)
     const internals = client as unknown as PgClientInternals

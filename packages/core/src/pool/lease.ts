@@ -9,6 +9,7 @@ export interface LeaseOwner<C> {
   discard(pooled: PooledConnection<C>, leaseId: number, reason: Error | undefined): Promise<void>
   interrupt(pooled: PooledConnection<C>, scope: InterruptScope): Promise<void>
   transactionState(pooled: PooledConnection<C>): TransactionState
+  acceptSession(pooled: PooledConnection<C>): void
 }
 
 const RESOLVED = Promise.resolve()
@@ -47,6 +48,28 @@ export class Lease<C> {
   /** Milliseconds since the lease was handed out. */
   get heldMillis(): number {
     return this.isHeld ? performance.now() - this.#pooled.leasedAt : 0
+  }
+
+  /**
+   * How many times the pool has reset this connection's session. Session
+   * state set up at one generation (by a setup hook, say) is gone once the
+   * number moves on.
+   */
+  get sessionGeneration(): number {
+    this.#assertHeld()
+    return this.#pooled.sessionGeneration
+  }
+
+  /**
+   * Declares the session as it is now the connection's baseline: with
+   * `reset: 'auto'` what was changed so far no longer makes the release
+   * reset it. For setup hooks that prepare every session the same way; a
+   * later reset (for other changes) still wipes it, and moves
+   * `sessionGeneration` on so the hook knows to run again.
+   */
+  acceptSession(): void {
+    this.#assertHeld()
+    this.#owner.acceptSession(this.#pooled)
   }
 
   /** The transaction state of the connection, from the protocol (no round trip). */

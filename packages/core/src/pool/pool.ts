@@ -133,6 +133,7 @@ export class Pool<C> {
       discard: (pooled, leaseId, reason) => this.#discard(pooled, leaseId, reason),
       interrupt: (pooled, scope) => this.connector.interrupt(pooled.connection, scope),
       transactionState: (pooled) => this.connector.transactionState(pooled.connection),
+      acceptSession: (pooled) => this.connector.acceptSession?.(pooled.connection),
     }
 
     // A lease dropped while held never comes back by itself: when it is
@@ -581,6 +582,7 @@ export class Pool<C> {
       }
       if (this.#needsReset(connection)) {
         await connector.resetSession(connection)
+        pooled.sessionGeneration++
         this.#reset++
         this.#emit('reset', { leaseId })
       }

@@ -33,6 +33,8 @@ export class PooledConnection<C> {
   leasedAt = 0
   acquireSite: AcquireSite | undefined = undefined
   leakReported = false
+  /** Counts the resets of this session: state set up after one is gone after the next. */
+  sessionGeneration = 0
   /** Its current lease is registered for garbage-collection reclaim. */
   gcTracked = false
   revokeReason: LeaseRevokeReason | undefined = undefined

@@ -35,10 +35,10 @@ export abstract class PooledDriver<C> implements Driver {
   readonly #hasHooks: boolean
   /**
    * Physical connections whose session `onCreateConnection` has prepared,
-   * mapped to whether the hook changed session state (see `#isSessionNew`). Weak,
-   * so closed connections drop out.
+   * mapped to the session generation it prepared (see `#isSessionNew`).
+   * Weak, so closed connections drop out.
    */
-  readonly #prepared = new WeakMap<C & object, boolean>()
+  readonly #prepared = new WeakMap<C & object, number>()
 
   constructor(settings: PooledDriverSettings<C>) {
     this.#settings = settings
@@ -134,9 +134,9 @@ export abstract class PooledDriver<C> implements Driver {
    * The hooks' work, or `undefined` when there is none (a prepared session
    * and no `onReserveConnection`). `onCreateConnection` runs whenever the
    * session is new: on a new physical connection, and again after the pool
-   * reset the session (the reset would otherwise silently undo what the hook
-   * set up, e.g. a `set time zone`). A hook that changes no session state
-   * runs once.
+   * reset the session (the reset undid what the hook set up, e.g. a
+   * `set time zone`). What the hook sets up is the session's baseline, not
+   * a change: it does not make releases reset the session.
    */
   #prepareIfNeeded(
     connection: LeaseConnection<C>,
@@ -156,16 +156,10 @@ export abstract class PooledDriver<C> implements Driver {
   }
 
   #isSessionNew(lease: Lease<C>): boolean {
-    const { onCreateConnection, pool } = this.#settings
-    if (!onCreateConnection) {
+    if (!this.#settings.onCreateConnection) {
       return false
     }
-    const raw = lease.connection
-    const hookChangedSession = this.#prepared.get(raw as C & object)
-    return (
-      hookChangedSession === undefined ||
-      (hookChangedSession && (pool.config.reset === 'always' || !pool.connector.isSessionChanged(raw)))
-    )
+    return this.#prepared.get(lease.connection as C & object) !== lease.sessionGeneration
   }
 
   /** Runs the hooks. */
@@ -175,12 +169,12 @@ export abstract class PooledDriver<C> implements Driver {
     sessionIsNew: boolean,
     options: AbortOptions | undefined,
   ): Promise<void> {
-    const { onCreateConnection, onReserveConnection, pool } = this.#settings
+    const { onCreateConnection, onReserveConnection } = this.#settings
     try {
       if (sessionIsNew && onCreateConnection) {
         await onCreateConnection(connection, options)
-        const raw = lease.connection
-        this.#prepared.set(raw as C & object, pool.connector.isSessionChanged(raw))
+        lease.acceptSession()
+        this.#prepared.set(lease.connection as C & object, lease.sessionGeneration)
       }
       if (onReserveConnection) {
         await onReserveConnection(connection, options)
