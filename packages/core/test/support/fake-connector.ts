@@ -58,8 +58,22 @@ export class FakeConnector implements Connector<FakeConnection> {
   pingFails = false
   pings = 0
 
+  /** Connects in progress now, and the most ever in progress at once. */
+  connecting = 0
+  maxConnecting = 0
+
   async connect(): Promise<FakeConnection> {
     this.connectAttempts++
+    this.connecting++
+    this.maxConnecting = Math.max(this.maxConnecting, this.connecting)
+    try {
+      return await this.#connect()
+    } finally {
+      this.connecting--
+    }
+  }
+
+  async #connect(): Promise<FakeConnection> {
     if (this.connectDelayMillis > 0) {
       await new Promise((resolve) => setTimeout(resolve, this.connectDelayMillis))
     }
