@@ -4,12 +4,13 @@ import { PoolError } from './pool-error.js'
 /**
  * Why a caller timed out:
  * - `pool-full`: every connection was leased for the whole wait (see `holders`).
- * - `server-refusing`: the server refused new connections (too many
- *   connections, connection refused) and the pool kept retrying.
- * - `create-failing`: opening connections kept failing for another reason.
+ * - `server-refusing`: opening connections kept failing for a reason worth
+ *   retrying (too many connections, connection refused, connect timeout) and
+ *   the pool kept retrying. (Failures retrying cannot fix fail the waiters
+ *   at once with `PoolConnectError` instead.)
  * - `create-slow`: connections were being opened but none finished in time.
  */
-export type PoolTimeoutReason = 'pool-full' | 'server-refusing' | 'create-failing' | 'create-slow'
+export type PoolTimeoutReason = 'pool-full' | 'server-refusing' | 'create-slow'
 
 export interface PoolTimeoutDetails {
   readonly reason: PoolTimeoutReason
@@ -62,8 +63,6 @@ function describeTimeout(poolName: string, d: PoolTimeoutDetails): string {
       return `${head}: the pool is full and every connection is leased.${describeHolders(d.holders)}`
     case 'server-refusing':
       return `${head}: the server is refusing connections (last: ${d.lastCreateError?.message ?? 'unknown'}).`
-    case 'create-failing':
-      return `${head}: opening connections keeps failing (last: ${d.lastCreateError?.message ?? 'unknown'}).`
     case 'create-slow':
       return `${head}: opening a connection is taking longer than the wait allowed.`
   }

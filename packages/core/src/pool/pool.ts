@@ -185,6 +185,9 @@ export class Pool<C> {
     if (this.#closing) {
       return Promise.reject(new PoolClosedError(this.name))
     }
+    if (options?.signal?.aborted) {
+      return Promise.reject(abortReason(options.signal))
+    }
     const site = this.config.leakDetectionMillis > 0 ? captureAcquireSite(Pool.prototype.acquire) : undefined
     // Callers already queued come first (FIFO).
     const pooled = this.#queue.size === 0 ? this.#tarn.takeIdle() : undefined
@@ -200,6 +203,7 @@ export class Pool<C> {
     if (this.#closing) {
       throw new PoolClosedError(this.name)
     }
+    options?.signal?.throwIfAborted()
     const site = this.config.leakDetectionMillis > 0 ? captureAcquireSite(Pool.prototype.use) : undefined
     const idle = this.#queue.size === 0 ? this.#tarn.takeIdle() : undefined
     // No GC tracking here: `use` releases in `finally`, whatever `fn` does.
@@ -475,12 +479,12 @@ export class Pool<C> {
     pooled.acquireSite = site
     const lease = new Lease(this.#owner, pooled, leaseId)
     if (trackGc) {
+      this.#nurseryLeases.push(lease)
+      this.#nurseryConnections.push(pooled)
       // Bounded: a burst that never yields to the timer adopts as it goes.
-      if (this.#nurseryLeases.push(lease) > GC_NURSERY_SIZE) {
-        this.#nurseryConnections.push(pooled)
+      if (this.#nurseryLeases.length > GC_NURSERY_SIZE) {
         this.#adoptNursery()
       } else {
-        this.#nurseryConnections.push(pooled)
         this.#nurseryTimer ??= setTimeout(() => this.#adoptNursery(), GC_NURSERY_MILLIS).unref()
       }
     }

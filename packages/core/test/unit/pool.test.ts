@@ -284,6 +284,10 @@ describe('queue with timeout', () => {
     const holder = await pool.acquire()
     await expect(pool.acquire({ signal: AbortSignal.abort() })).rejects.toMatchObject({ name: 'AbortError' })
     await holder.release()
+    // Also when an idle connection is there for the taking: it stays idle.
+    await expect(pool.acquire({ signal: AbortSignal.abort() })).rejects.toMatchObject({ name: 'AbortError' })
+    await expect(pool.use(() => 1, { signal: AbortSignal.abort() })).rejects.toMatchObject({ name: 'AbortError' })
+    expect(pool.stats()).toMatchObject({ idle: 1, used: 0, acquires: 1 })
   })
 
   it('holds 500 callers on max 5 and serves them all, never opening more than max', async () => {
