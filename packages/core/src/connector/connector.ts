@@ -17,7 +17,8 @@ export type TransactionState = 'idle' | 'in-transaction' | 'failed' | 'unknown'
  *   connections, connection refused, a timeout). Callers stay queued and
  *   creation is retried with backoff.
  * - `fatal`: retrying cannot help (authentication failed, unknown database,
- *   unknown host). Waiting callers fail at once with the error.
+ *   unknown host). Waiting callers fail at once when no open connection can
+ *   serve them.
  */
 export type ConnectFailureKind = 'transient' | 'fatal'
 
@@ -37,13 +38,8 @@ export interface ConnectOptions {
 
 /**
  * Everything the pool knows about a database. The pool itself is
- * database-agnostic: this interface is the only place that knows the wire
- * protocol, so every method here is small and does exactly one thing.
- *
- * The state queries (`transactionState`, `isBusy`, `isSessionChanged`,
- * `isBroken`) are called on every release: they must be synchronous, cost no
- * round trip and allocate nothing — they read what the protocol already told
- * the client.
+ * database-agnostic: the connector and the handles it returns are the only
+ * places that know the wire protocol.
  */
 export interface Connector<C> {
   /** `'postgres'`, `'mysql'` or a custom connector's name. */
@@ -57,70 +53,104 @@ export interface Connector<C> {
    * password-free error, and must not leave a socket behind when it rejects
    * (including on timeout).
    */
-  connect(options: ConnectOptions): Promise<C>
-
-  /** Closes a connection. Never rejects and always settles: forceful when a graceful close hangs. */
-  close(connection: C): Promise<void>
-
-  /** Synchronous, free: the transaction state from the last protocol message. */
-  transactionState(connection: C): TransactionState
-
-  /**
-   * Synchronous, free: a query is in flight or queued, or the server has not
-   * yet said it is ready for the next one (so `transactionState` may be stale).
-   */
-  isBusy(connection: C): boolean
-
-  /** Resolves once `isBusy` is false or the connection is broken. Never rejects. */
-  whenIdle(connection: C): Promise<void>
-
-  /**
-   * Synchronous, free: the session may differ from a freshly opened one
-   * (settings, role, temp tables, session locks, prepared statements,
-   * listeners, held cursors, user variables). False positives cost one reset;
-   * false negatives leak state to the next borrower, so connectors err on the
-   * side of `true`.
-   */
-  isSessionChanged(connection: C): boolean
-
-  /**
-   * Optional. Declares the session as it is now the baseline, clearing the
-   * changed flag: called after a connection-setup hook (Kysely's
-   * `onCreateConnection`) so that the state it set up (a time zone, a search
-   * path) does not make every release reset the session.
-   */
-  acceptSession?(connection: C): void
-
-  /** Synchronous, free: the connection errored or ended and can never be reused. */
-  isBroken(connection: C): boolean
-
-  /** Rolls back an open or failed transaction. Rejects when that fails. */
-  rollback(connection: C): Promise<void>
-
-  /**
-   * Returns the session to the state of a fresh connection (PostgreSQL
-   * `DISCARD ALL`, MySQL `COM_RESET_CONNECTION`) and clears the changed
-   * flag. Called only outside a transaction. Rejects when that fails.
-   */
-  resetSession(connection: C): Promise<void>
-
-  /** One cheap round trip proving the connection still works. */
-  ping(connection: C): Promise<void>
-
-  /**
-   * Interrupts the connection's work from a side channel that does not need
-   * a pool slot, so it works while the pool is exhausted. Never rejects.
-   */
-  interrupt(connection: C, scope: InterruptScope): Promise<void>
+  connect(options: ConnectOptions): Promise<ConnectionHandle<C>>
 
   /** Classifies an error from `connect`. */
   classifyConnectFailure(error: unknown): ConnectFailureKind
+}
+
+/**
+ * The connector's handle on one open connection: it owns that connection's
+ * protocol state, so the pool never keeps side tables keyed by the driver's
+ * client.
+ *
+ * The state reads (`transactionState`, `isBusy`, `isSessionChanged`,
+ * `isBroken`) run on every release: they must be synchronous, cost no round
+ * trip and allocate nothing — they read what the protocol already told the
+ * client.
+ */
+export interface ConnectionHandle<C> {
+  /** The driver's connection (a pg `Client`, a mysql2 `Connection`): what a lease hands out. */
+  readonly client: C
+
+  /** Synchronous, free: the transaction state from the last protocol message. */
+  transactionState(): TransactionState
 
   /**
-   * Registers the listener called (once) when the connection breaks: socket
-   * error, server-side termination, end. The connector keeps an `'error'`
-   * listener on every connection it creates so that a dying idle connection
-   * never crashes the process.
+   * Synchronous, free: a statement is in flight or queued, or the server has
+   * not yet said it is ready for the next one (so `transactionState` may be
+   * stale).
    */
-  onBroken(connection: C, listener: (error: Error) => void): void
+  isBusy(): boolean
+
+  /** Resolves once `isBusy()` is false or the connection is broken. Never rejects. */
+  whenIdle(): Promise<void>
+
+  /**
+   * Synchronous, free: the session may differ from its baseline (settings,
+   * role, temp tables, session locks, prepared statements, listeners, held
+   * cursors, user variables). False positives cost one reset; false
+   * negatives leak state to the next borrower, so connectors err on the side
+   * of `true`.
+   */
+  isSessionChanged(): boolean
+
+  /**
+   * Declares the session as it is now the baseline, clearing the changed
+   * flag: called after a setup hook so that what it set up (a time zone, a
+   * search path) does not make every release reset the session.
+   */
+  acceptSession(): void
+
+  /**
+   * Synchronous, free: the connection can never be used again. True after
+   * any fatal error seen by any path — `'error'`, `'end'`, `'close'`, a
+   * socket error handed to a running statement's callback, a failed write.
+   */
+  isBroken(): boolean
+
+  /**
+   * Registers the listener called (once) when the connection breaks, for
+   * breaks the handle hears about as events. If it is already broken, the
+   * listener is called on the next microtask. The handle keeps an `'error'`
+   * listener on the client so that a dying idle connection never crashes
+   * the process.
+   */
+  onBroken(listener: (error: Error) => void): void
+
+  /** Rolls back an open or failed transaction. Rejects when that fails. */
+  rollback(): Promise<void>
+
+  /**
+   * Returns the session to its state right after `connect` (PostgreSQL
+   * `DISCARD ALL`, MySQL `COM_RESET_CONNECTION`, then whatever the connector
+   * set up at connect, e.g. a statement timeout) and clears the changed flag.
+   * Called only outside a transaction. Rejects when that fails.
+   */
+  resetSession(): Promise<void>
+
+  /** One cheap round trip proving the connection still works. Rejects when it does not. */
+  ping(): Promise<void>
+
+  /**
+   * Interrupts the connection's work from a side channel that needs no pool
+   * slot, so it works while the pool is exhausted. `isCurrent` is asked right
+   * before anything is sent: when it returns false (the work this interrupt
+   * was meant for is over, and the connection may be someone else's now)
+   * nothing is sent. Never rejects; bounded in time.
+   */
+  interrupt(scope: InterruptScope, isCurrent: () => boolean): Promise<void>
+
+  /**
+   * Closes the connection: gracefully when it is healthy and idle, else (or
+   * when the goodbye takes too long) by destroying its socket — never a
+   * half-close. Never rejects; always settles in bounded time.
+   */
+  close(): Promise<void>
+
+  /**
+   * Optional: lets the process exit while only this connection's socket is
+   * open (`allowExitOnIdle`), or makes it hold the process again.
+   */
+  setKeepsProcessAlive?(keep: boolean): void
 }
