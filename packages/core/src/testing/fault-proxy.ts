@@ -35,6 +35,8 @@ export interface FaultProxy {
   resetOnNextWrite(): void
   /** Connections open through the proxy now. */
   readonly connections: number
+  /** Bytes dropped so far in `blackhole` mode (lets a test wait until a write has met the hole). */
+  readonly droppedBytes: number
   /** Destroys every connection and stops listening. */
   close(): Promise<void>
 }
@@ -65,6 +67,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   let server: Server | undefined
   let port = 0
   let closed = false
+  let droppedBytes = 0
 
   const resetPair = (pair: Pair): void => {
     pair.client.resetAndDestroy()
@@ -76,7 +79,10 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     from.on('data', (chunk: Buffer) => {
       if (fromClient && pair.resetOnWrite) return resetPair(pair)
       const current = mode
-      if (current === 'blackhole') return
+      if (current === 'blackhole') {
+        droppedBytes += chunk.length
+        return
+      }
       if (typeof current === 'object') {
         setTimeout(() => {
           if (!to.destroyed) to.write(chunk)
@@ -157,6 +163,9 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     },
     get connections() {
       return pairs.size
+    },
+    get droppedBytes() {
+      return droppedBytes
     },
     async close(): Promise<void> {
       closed = true
