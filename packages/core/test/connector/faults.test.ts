@@ -53,17 +53,19 @@ describe.each(testDatabases())('connector faults on $dialect ($displayUrl)', (db
     const broken: Error[] = []
     handle.onBroken((error) => broken.push(error))
     const marker = 'kp_fault_reset_mid_query'
-    const query = run(db, handle, sleepSql(30, marker)).then(
-      () => undefined,
-      (error: Error) => error,
-    )
+    // The driver's own callback: what the handle says at the very moment the statement hears of the error.
+    const query = new Promise<{ error: unknown; brokenInCallback: boolean }>((resolve) => {
+      const callback = (error: unknown): void => resolve({ error, brokenInCallback: handle.isBroken() })
+      const client = clientOf(handle) as unknown as { query(sql: string, callback: (error: unknown) => void): unknown }
+      client.query(sleepSql(30, marker), callback)
+    })
     await expect.poll(() => isRunning(db, admin, serverId(db, handle), marker), { timeout: 10_000 }).toBe(true)
     proxy.resetAll()
-    const error = await query
+    const { error, brokenInCallback } = await query
     expect(error).toBeInstanceOf(Error)
-    // Already when the statement's rejection is seen, not some ticks later.
+    expect(brokenInCallback).toBe(true)
     expect(handle.isBroken()).toBe(true)
-    expect(broken).toHaveLength(1)
+    await expect.poll(() => broken.length).toBe(1)
     expect(socketOf(handle).destroyed).toBe(true)
   })
 
