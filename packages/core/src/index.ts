@@ -1,5 +1,6 @@
 export type {
   ConnectFailureKind,
+  ConnectionHandle,
   ConnectOptions,
   Connector,
   InterruptScope,
@@ -14,6 +15,8 @@ export {
   POOL_DEFAULTS,
   resolvePoolOptions,
   type PoolConfig,
+  type PoolLogEntry,
+  type PoolLogger,
   type PoolOptions,
   type ResetPolicy,
 } from './pool/pool-options.js'
