@@ -256,12 +256,7 @@ export class Pool<C> {
       return undefined
     }
     const entry = this.#store.takeIdle()
-    if (entry !== undefined) {
-      entry.moveTo(ConnectionState.Reserved)
-      if (this.config.allowExitOnIdle) {
-        entry.handle.setKeepsProcessAlive?.(true)
-      }
-    }
+    entry?.moveTo(ConnectionState.Reserved)
     return entry
   }
 
@@ -402,6 +397,9 @@ export class Pool<C> {
     entry.leakReported = false
     entry.revokeReason = undefined
     entry.acquireSite = site
+    if (this.config.allowExitOnIdle) {
+      entry.handle.setKeepsProcessAlive?.(true)
+    }
     const lease = new Lease(this.#owner, entry, leaseId)
     if (trackGc) {
       this.#watch.track(lease, entry)
