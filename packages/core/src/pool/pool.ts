@@ -1,5 +1,4 @@
-import type { Connector, InterruptScope } from '../connector/connector.js'
-import type { LeaseRevokeReason } from '../errors/lease-revoked-error.js'
+import type { Connector } from '../connector/connector.js'
 import { PoolClosedError } from '../errors/pool-closed-error.js'
 import { PoolConfigError } from '../errors/pool-config-error.js'
 import { PoolQueueFullError } from '../errors/pool-queue-full-error.js'
@@ -7,17 +6,15 @@ import { PoolTimeoutError, type PoolTimeoutReason } from '../errors/pool-timeout
 import { describeValue } from '../util/describe-value.js'
 import { applicationFrame, captureAcquireSite, type AcquireSite } from './acquire-site.js'
 import { ConnectionState } from './connection-state.js'
-import { ConnectionSupply } from './connection-supply.js'
+import { ConnectionLifecycle } from './connection-lifecycle.js'
 import type { HolderInfo } from './holder-info.js'
-import { Lease, type LeaseOwner } from './lease.js'
-import { LeaseWatch } from './lease-watch.js'
+import type { Lease } from './lease.js'
 import { PoolEventBus } from './pool-event-bus.js'
-import type { DestroyReason, PoolEventListener, PoolEventName } from './pool-events.js'
+import type { PoolEventListener, PoolEventName } from './pool-events.js'
 import type { PoolEntry } from './pool-entry.js'
 import { PoolMetrics } from './pool-metrics.js'
 import { MAX_TIMER_MILLIS, resolvePoolOptions, type PoolConfig, type PoolOptions } from './pool-options.js'
 import type { PoolStats } from './pool-stats.js'
-import { ReleasePipeline } from './release-pipeline.js'
 import { settleBefore } from './settle-before.js'
 import type { TarnPool } from './tarn-pool.js'
 import { abortReason, Waiters } from './waiters.js'
@@ -43,9 +40,9 @@ const DEFAULT_GRACE_MILLIS = 5_000
  * that callers wait in a bounded FIFO queue (`maxWaiting`) for at most
  * `acquireTimeoutMillis`, then get an error that says why.
  *
- * Each connection moves through explicit states (see `ConnectionState`);
- * `#handOver` is the one gate before a connection goes to a caller or back
- * to the idle set, and `#evict` the one way out.
+ * This class is the public front: acquiring (with validation bounded by
+ * the caller's deadline and signal), queueing, stats and shutdown. Each
+ * connection's moves between its states happen in `ConnectionLifecycle`.
  */
 export class Pool<C> {
   readonly config: PoolConfig<C>
@@ -53,17 +50,10 @@ export class Pool<C> {
 
   readonly #events: PoolEventBus
   readonly #metrics = new PoolMetrics()
-  readonly #supply: ConnectionSupply<C>
-  readonly #store: TarnPool<PoolEntry<C>>
   readonly #waiters: Waiters<C>
-  readonly #pipeline: ReleasePipeline<C>
-  readonly #watch: LeaseWatch<C>
-  readonly #owner: LeaseOwner<C>
-  #closing = false
+  readonly #lifecycle: ConnectionLifecycle<C>
+  readonly #store: TarnPool<PoolEntry<C>>
   #destroyed: Promise<void> | undefined
-  #leaseCounter = 0
-  /** Set while `destroy()` waits: told whenever a lease ends or a connection leaves. */
-  #onDrain: (() => void) | undefined
 
   constructor(connector: Connector<C>, options?: PoolOptions<C>) {
     const config = resolvePoolOptions(options)
@@ -78,47 +68,8 @@ export class Pool<C> {
       },
       () => this.#metrics.aborted++,
     )
-    this.#supply = new ConnectionSupply(connector, config, this.#metrics, this.#events, {
-      waiting: () => this.#waiters.size,
-      opened: () => this.#serveFromIdle(),
-      broke: (entry, error) => this.#onBroken(entry, error),
-      // Waiters fail at once only when no open connection could serve them.
-      refused: (error) => {
-        if (this.#store.numFree() + this.#store.numUsed() === 0) {
-          this.#waiters.failAll(error)
-        }
-      },
-    })
-    this.#store = this.#supply.store
-    this.#pipeline = new ReleasePipeline(config, this.#metrics, this.#events, {
-      handOver: (entry) => this.#handOver(entry),
-      evict: (entry, reason) => this.#evict(entry, reason),
-    })
-    this.#watch = new LeaseWatch<C>(config, {
-      taken: () => this.#store.usedResources(),
-      leaked: (entry, held) => this.#reportLeak(entry, held),
-      overdue: (entry) => this.#revoke(entry, 'max-lease'),
-      collected: (entry) => this.#reclaim(entry),
-    })
-    this.#owner = {
-      release: (entry, leaseId) => {
-        const now = performance.now()
-        const held = this.#endLease(entry, now)
-        if (this.#events.wants('release')) {
-          this.#events.emit('release', { leaseId, heldMillis: held })
-        }
-        return this.#pipeline.run(entry, leaseId, now)
-      },
-      discard: (entry, leaseId, reason) => {
-        this.#endLease(entry, performance.now())
-        if (reason !== undefined && this.#events.wants('error')) {
-          this.#events.emit('error', { error: reason, context: `lease #${leaseId} discarded its connection` })
-        }
-        this.#evict(entry, 'discarded')
-        return Promise.resolve()
-      },
-      interrupt: (entry, seq, scope) => this.#interrupt(entry, seq, scope),
-    }
+    this.#lifecycle = new ConnectionLifecycle(connector, config, this.#metrics, this.#events, this.#waiters)
+    this.#store = this.#lifecycle.store
   }
 
   get name(): string {
@@ -127,7 +78,7 @@ export class Pool<C> {
 
   /** True once `destroy()` was called. */
   get closed(): boolean {
-    return this.#closing
+    return this.#lifecycle.closing
   }
 
   /**
@@ -136,13 +87,13 @@ export class Pool<C> {
    * all (authentication, unknown database or host).
    */
   ready(): Promise<void> {
-    return this.#supply.ready()
+    return this.#lifecycle.supply.ready()
   }
 
   /** Borrows a connection. Release the lease (always: `try … finally`). */
   acquire(options?: AcquireOptions): Promise<Lease<C>> {
     const startedAt = performance.now()
-    if (this.#closing) {
+    if (this.#lifecycle.closing) {
       return Promise.reject(new PoolClosedError(this.name))
     }
     const signal = options?.signal
@@ -152,7 +103,7 @@ export class Pool<C> {
     const site = this.config.leakDetectionMillis > 0 ? captureAcquireSite(Pool.prototype.acquire) : undefined
     const entry = this.#takeIdle()
     if (entry !== undefined && this.#lendable(entry, startedAt)) {
-      return Promise.resolve(this.#lend(entry, startedAt, startedAt, true, site))
+      return Promise.resolve(this.#lifecycle.lend(entry, startedAt, startedAt, true, site))
     }
     return this.#acquireSlow(entry, startedAt, signal, true, site)
   }
@@ -165,7 +116,7 @@ export class Pool<C> {
    */
   async use<T>(fn: (connection: C, lease: Lease<C>) => Promise<T> | T, options?: AcquireOptions): Promise<T> {
     const startedAt = performance.now()
-    if (this.#closing) {
+    if (this.#lifecycle.closing) {
       throw new PoolClosedError(this.name)
     }
     const signal = options?.signal
@@ -175,7 +126,7 @@ export class Pool<C> {
     // No GC tracking here: `use` releases in `finally`, whatever `fn` does.
     const lease =
       entry !== undefined && this.#lendable(entry, startedAt)
-        ? this.#lend(entry, startedAt, startedAt, false, site)
+        ? this.#lifecycle.lend(entry, startedAt, startedAt, false, site)
         : await this.#acquireSlow(entry, startedAt, signal, false, site)
     try {
       return await fn(lease.connection, lease)
@@ -276,7 +227,7 @@ export class Pool<C> {
     const deadline = startedAt + this.config.acquireTimeoutMillis
     for (let entry = candidate; entry !== undefined; entry = this.#takeIdle()) {
       if (await this.#checkOut(entry, startedAt, deadline, signal)) {
-        return this.#lend(entry, startedAt, performance.now(), trackGc, site)
+        return this.#lifecycle.lend(entry, startedAt, performance.now(), trackGc, site)
       }
     }
     return this.#enqueue(startedAt, deadline, signal, trackGc, site)
@@ -291,7 +242,7 @@ export class Pool<C> {
   async #checkOut(entry: PoolEntry<C>, startedAt: number, deadline: number, signal: AbortSignal | undefined): Promise<boolean> {
     const now = performance.now()
     if (entry.isBroken || now >= entry.retireAt) {
-      this.#evict(entry, entry.isBroken ? 'broken' : 'retired')
+      this.#lifecycle.evict(entry, entry.isBroken ? 'broken' : 'retired')
       return false
     }
     if (this.#lendable(entry, now)) {
@@ -300,16 +251,16 @@ export class Pool<C> {
     const pingDeadline = now + this.config.createTimeoutMillis
     const ping = entry.handle.ping()
     const outcome = await settleBefore(ping, Math.min(pingDeadline, deadline), signal)
-    if (outcome === 'done' && !this.#closing && !entry.isBroken) {
+    if (outcome === 'done' && !this.#lifecycle.closing && !entry.isBroken) {
       return true
     }
     if (outcome === 'aborted' || (outcome === 'late' && deadline < pingDeadline)) {
       // The caller gave up first: the connection finishes its check without it.
       void settleBefore(ping, pingDeadline).then((late) => {
         if (late === 'done') {
-          this.#handOver(entry)
+          this.#lifecycle.handOver(entry)
         } else {
-          this.#evict(entry, 'failed-validation')
+          this.#lifecycle.evict(entry, 'failed-validation')
         }
       })
       if (outcome === 'aborted') {
@@ -318,11 +269,11 @@ export class Pool<C> {
       }
       throw this.#timeoutError(startedAt, this.holders())
     }
-    if (this.#closing) {
-      this.#evict(entry, 'pool-destroyed')
+    if (this.#lifecycle.closing) {
+      this.#lifecycle.evict(entry, 'pool-destroyed')
       throw new PoolClosedError(this.name)
     }
-    this.#evict(entry, entry.isBroken ? 'broken' : 'failed-validation')
+    this.#lifecycle.evict(entry, entry.isBroken ? 'broken' : 'failed-validation')
     return false
   }
 
@@ -334,7 +285,7 @@ export class Pool<C> {
     trackGc: boolean,
     site: AcquireSite | undefined,
   ): Promise<Lease<C>> {
-    if (this.#closing) {
+    if (this.#lifecycle.closing) {
       return Promise.reject(new PoolClosedError(this.name))
     }
     const store = this.#store
@@ -346,77 +297,14 @@ export class Pool<C> {
       return Promise.reject(new PoolQueueFullError(this.name, this.config.maxWaiting, store.numUsed()))
     }
     const waiting = this.#waiters.join(startedAt, deadline, signal, trackGc, site)
-    this.#supply.grow()
+    this.#lifecycle.supply.grow()
     return waiting
-  }
-
-  /** Hands idle connections (new ones, typically) to queued callers. */
-  #serveFromIdle(): void {
-    while (this.#waiters.size > 0) {
-      const entry = this.#store.takeIdle()
-      if (entry === undefined) {
-        return
-      }
-      entry.moveTo(ConnectionState.Reserved)
-      this.#handOver(entry)
-    }
-  }
-
-  /**
-   * The gate: the only way a reserved or returning connection goes to a
-   * caller or back to the idle set. It re-checks what may have changed
-   * while nobody looked (a break, retirement, shutdown).
-   */
-  #handOver(entry: PoolEntry<C>): void {
-    const now = performance.now()
-    if (this.#closing || entry.isBroken || now >= entry.retireAt) {
-      this.#evict(entry, this.#closing ? 'pool-destroyed' : entry.isBroken ? 'broken' : 'retired')
-      return
-    }
-    entry.acquireSite = undefined
-    const waiter = this.#waiters.next()
-    if (waiter !== undefined) {
-      waiter.resolve(this.#lend(entry, waiter.startedAt, now, waiter.trackGc, waiter.site))
-      return
-    }
-    entry.moveTo(ConnectionState.Idle)
-    entry.idleSince = now
-    if (this.config.allowExitOnIdle) {
-      entry.handle.setKeepsProcessAlive?.(false)
-    }
-    this.#store.releaseResource(entry)
-  }
-
-  #lend(entry: PoolEntry<C>, startedAt: number, now: number, trackGc: boolean, site: AcquireSite | undefined): Lease<C> {
-    const leaseId = ++this.#leaseCounter
-    entry.moveTo(ConnectionState.Leased)
-    entry.leaseSeq++
-    entry.leaseId = leaseId
-    entry.leasedAt = now
-    entry.uses++
-    entry.leakReported = false
-    entry.revokeReason = undefined
-    entry.acquireSite = site
-    if (this.config.allowExitOnIdle) {
-      entry.handle.setKeepsProcessAlive?.(true)
-    }
-    const lease = new Lease(this.#owner, entry, leaseId)
-    if (trackGc) {
-      this.#watch.track(lease, entry)
-    }
-    this.#metrics.acquires++
-    const waited = now - startedAt
-    this.#metrics.waitTimes.record(waited)
-    if (this.#events.wants('acquire')) {
-      this.#events.emit('acquire', { leaseId, waitedMillis: waited })
-    }
-    return lease
   }
 
   #timeoutError(startedAt: number, holders: HolderInfo[]): PoolTimeoutError {
     const store = this.#store
     const used = store.numUsed()
-    const supply = this.#supply
+    const supply = this.#lifecycle.supply
     const recentFailure = supply.lastCreateError !== undefined && supply.lastCreateErrorAt >= startedAt
     let reason: PoolTimeoutReason = 'pool-full'
     if (recentFailure) {
@@ -440,137 +328,21 @@ export class Pool<C> {
     return error
   }
 
-  // ------------------------------------------------- returning and leaving
-
-  /** Leased → Returning: the lease is over. Returns how long it was held. */
-  #endLease(entry: PoolEntry<C>, now: number): number {
-    entry.moveTo(ConnectionState.Returning)
-    this.#watch.untrack(entry)
-    const held = now - entry.leasedAt
-    this.#metrics.useTimes.record(held)
-    this.#onDrain?.()
-    return held
-  }
-
-  /** The one way out of the pool, from any state; the connector closes the connection. */
-  #evict(entry: PoolEntry<C>, reason: DestroyReason): void {
-    if (entry.state === ConnectionState.Evicted) {
-      return
-    }
-    entry.moveTo(ConnectionState.Evicted)
-    this.#watch.untrack(entry)
-    this.#events.emit('destroy', { connectionId: entry.id, reason })
-    if (!this.#store.evict(entry)) {
-      this.#supply.closeStray(entry)
-    }
-    this.#onDrain?.()
-    this.#supply.grow()
-    this.#supply.ensureMin()
-  }
-
-  /** A break is accepted in every state; whoever holds the connection now sees it at its next check. */
-  #onBroken(entry: PoolEntry<C>, error: Error): void {
-    if (entry.brokenError !== undefined || entry.state === ConnectionState.Evicted) {
-      return
-    }
-    entry.brokenError = error
-    if (entry.state === ConnectionState.Idle) {
-      this.#evict(entry, 'broken')
-    }
-    // A session a holder asked to kill was meant to die.
-    if (!entry.sessionKilled) {
-      this.#events.error(error, `connection #${entry.id} broke`)
-    }
-  }
-
-  #interrupt(entry: PoolEntry<C>, seq: number, scope: InterruptScope): Promise<void> {
-    if (scope === 'session') {
-      // Whether or not the kill lands, this session is never lent again.
-      entry.sessionKilled = true
-    }
-    const work = entry.handle.interrupt(scope, () => entry.leaseSeq === seq && entry.state === ConnectionState.Leased)
-    entry.interrupting = work
-    void work.finally(() => {
-      if (entry.interrupting === work) {
-        entry.interrupting = undefined
-      }
-    })
-    return work
-  }
-
-  // ------------------------------------------------------ abandoned leases
-
-  #reportLeak(entry: PoolEntry<C>, held: number): void {
-    this.#metrics.leaks++
-    const stack = entry.acquireSite?.stack
-    const acquiredAt = applicationFrame(stack)
-    const heldMillis = Math.round(held)
-    this.#events.emitOrWarn(
-      'leak',
-      { leaseId: entry.leaseId, heldMillis, ...(acquiredAt ? { acquiredAt } : {}), ...(stack ? { stack } : {}) },
-      'KYSELY_POOLED_LEAK',
-      `lease #${entry.leaseId} held for ${heldMillis} ms (leakDetectionMillis ${this.config.leakDetectionMillis})` +
-        (acquiredAt ? `, acquired at ${acquiredAt}` : ''),
-    )
-  }
-
-  /** Takes a lease back from its holder (later use throws `LeaseRevokedError`) and cleans its connection. */
-  #revoke(entry: PoolEntry<C>, reason: LeaseRevokeReason): void {
-    if (entry.state !== ConnectionState.Leased) {
-      return
-    }
-    const leaseId = entry.leaseId
-    const now = performance.now()
-    entry.revokeReason = reason
-    entry.leaseSeq++
-    this.#metrics.revoked++
-    const held = Math.round(this.#endLease(entry, now))
-    const payload = { leaseId, heldMillis: held, reason }
-    if (reason === 'max-lease') {
-      this.#events.emitOrWarn('revoke', payload, 'KYSELY_POOLED_REVOKE', `lease #${leaseId} revoked after ${held} ms (maxLeaseMillis)`)
-    } else {
-      this.#events.emit('revoke', payload)
-    }
-    void this.#pipeline.run(entry, leaseId, now)
-  }
-
-  /** A lease dropped while held: whatever its holder was doing is unknown, so the connection is closed. */
-  #reclaim(entry: PoolEntry<C>): void {
-    if (entry.state !== ConnectionState.Leased) {
-      return
-    }
-    const leaseId = entry.leaseId
-    entry.revokeReason = 'garbage-collected'
-    entry.leaseSeq++
-    this.#metrics.reclaimed++
-    const held = Math.round(this.#endLease(entry, performance.now()))
-    this.#events.emitOrWarn(
-      'revoke',
-      { leaseId, heldMillis: held, reason: 'garbage-collected' },
-      'KYSELY_POOLED_REVOKE',
-      `lease #${leaseId} was garbage-collected while held (after ${held} ms); its connection was closed`,
-    )
-    // Cancel first: a server may keep running a statement whose client is gone.
-    void entry.handle
-      .interrupt('query', () => entry.state === ConnectionState.Returning)
-      .finally(() => this.#evict(entry, 'reclaimed'))
-  }
-
   // --------------------------------------------------------------- shutdown
 
   async #shutdown(graceMillis: number): Promise<void> {
-    this.#closing = true
-    this.#watch.stop()
-    this.#supply.stop()
+    this.#lifecycle.closing = true
+    this.#lifecycle.stopWatching()
+    this.#lifecycle.supply.stop()
     this.#waiters.failAll(new PoolClosedError(this.name))
     const store = this.#store
     for (const entry of store.idleResources()) {
-      this.#evict(entry, 'pool-destroyed')
+      this.#lifecycle.evict(entry, 'pool-destroyed')
     }
     const leased = () => store.usedResources().filter((entry) => entry.state === ConnectionState.Leased)
     await this.#drain(() => leased().length === 0, graceMillis)
     for (const entry of leased()) {
-      this.#revoke(entry, 'pool-destroyed')
+      this.#lifecycle.revoke(entry, 'pool-destroyed')
     }
     // Each returning or validating connection is bounded (cleanupTimeoutMillis, the ping's bound).
     await this.#drain(() => store.numUsed() === 0, undefined)
@@ -588,14 +360,14 @@ export class Pool<C> {
         clearTimeout(timer)
         resolve()
       }
-      this.#onDrain = () => {
+      this.#lifecycle.onDrain = () => {
         if (done()) {
-          this.#onDrain = undefined
+          this.#lifecycle.onDrain = undefined
           finish()
         }
       }
     }).finally(() => {
-      this.#onDrain = undefined
+      this.#lifecycle.onDrain = undefined
     })
   }
 }
