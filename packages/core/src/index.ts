@@ -6,6 +6,8 @@ export type {
   InterruptScope,
   TransactionState,
 } from './connector/connector.js'
+export type { ConnectorOptions } from './connector/connector-options.js'
+export { StalledStatementError } from './connector/stalled-statement-error.js'
 export { postgresConnector, type PostgresConnectorOptions } from './connector/postgres-connector.js'
 export { mysqlConnector, type MysqlConnectorOptions } from './connector/mysql-connector.js'
 

@@ -1,4 +1,4 @@
-import type { Connector, TransactionState } from '@kysely-pooled/core'
+import type { ConnectionHandle, Connector, TransactionState } from '@kysely-pooled/core'
 
 /** A connection that is only an object: the pool's bookkeeping is all that runs. */
 export interface FakeConnection {
@@ -6,6 +6,48 @@ export interface FakeConnection {
 }
 
 const RESOLVED: Promise<void> = Promise.resolve()
+
+/** A handle on a fake connection: always clean, idle and healthy; every member is free. */
+class FakeHandle implements ConnectionHandle<FakeConnection> {
+  readonly client: FakeConnection
+
+  constructor(id: number) {
+    this.client = { id }
+  }
+
+  transactionState(): TransactionState {
+    return 'idle'
+  }
+  isBusy(): boolean {
+    return false
+  }
+  whenIdle(): Promise<void> {
+    return RESOLVED
+  }
+  isSessionChanged(): boolean {
+    return false
+  }
+  acceptSession(): void {}
+  isBroken(): boolean {
+    return false
+  }
+  onBroken(): void {}
+  rollback(): Promise<void> {
+    return RESOLVED
+  }
+  resetSession(): Promise<void> {
+    return RESOLVED
+  }
+  ping(): Promise<void> {
+    return RESOLVED
+  }
+  interrupt(): Promise<void> {
+    return RESOLVED
+  }
+  close(): Promise<void> {
+    return RESOLVED
+  }
+}
 
 /**
  * The smallest Connector there is: connects at once, is always clean, idle
@@ -16,18 +58,7 @@ export function fakeConnector(): Connector<FakeConnection> {
   return {
     dialect: 'fake',
     target: 'fake://in-memory',
-    connect: () => Promise.resolve({ id: ++nextId }),
-    close: () => RESOLVED,
-    transactionState: (): TransactionState => 'idle',
-    isBusy: () => false,
-    whenIdle: () => RESOLVED,
-    isSessionChanged: () => false,
-    isBroken: () => false,
-    rollback: () => RESOLVED,
-    resetSession: () => RESOLVED,
-    ping: () => RESOLVED,
-    interrupt: () => RESOLVED,
+    connect: () => Promise.resolve(new FakeHandle(++nextId)),
     classifyConnectFailure: () => 'transient',
-    onBroken: () => undefined,
   }
 }

@@ -195,28 +195,17 @@ const CONTENDERS: readonly HygieneContender[] = [
   driverPool('stock pool, no hygiene', 'none', () => 'nothing, ever (dirty connections are reused as they are)'),
 ]
 
-/** The connector with `connect` instrumented; every other member delegates. */
+/** The connector with `connect` instrumented: each new connection is watched; the handle is the connector's own. */
 function countingConnector<C>(connector: Connector<C>, watch: (connection: C) => void): Connector<C> {
   return {
     dialect: connector.dialect,
     target: connector.target,
     connect: async (options) => {
-      const connection = await connector.connect(options)
-      watch(connection)
-      return connection
+      const handle = await connector.connect(options)
+      watch(handle.client)
+      return handle
     },
-    close: (c) => connector.close(c),
-    transactionState: (c) => connector.transactionState(c),
-    isBusy: (c) => connector.isBusy(c),
-    whenIdle: (c) => connector.whenIdle(c),
-    isSessionChanged: (c) => connector.isSessionChanged(c),
-    isBroken: (c) => connector.isBroken(c),
-    rollback: (c) => connector.rollback(c),
-    resetSession: (c) => connector.resetSession(c),
-    ping: (c) => connector.ping(c),
-    interrupt: (c, scope) => connector.interrupt(c, scope),
     classifyConnectFailure: (error) => connector.classifyConnectFailure(error),
-    onBroken: (c, listener) => connector.onBroken(c, listener),
   }
 }
 

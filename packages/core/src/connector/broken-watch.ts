@@ -30,6 +30,16 @@ export class BrokenWatch {
   }
 
   /**
+   * Marks the connection as closed on purpose: nobody is told (whoever
+   * closes it knows), and the socket's own 'close' that follows adds nothing.
+   */
+  closed(error: Error): void {
+    if (this.#error !== undefined) return
+    this.#error = error
+    this.#listeners = []
+  }
+
+  /**
    * Calls `listener` once, when the connection breaks. If it already has, on
    * the next microtask: never synchronously, so a caller sees the same order
    * either way.

@@ -1,21 +1,59 @@
-/** Parses a connection URL; `undefined` when it does not parse (the error would quote the whole URL, password included). */
-export function parseConnectionUrl(url: string | undefined): URL | undefined {
-  if (url === undefined) return undefined
+import { PoolConfigError } from '../errors/pool-config-error.js'
+import { redactUrl } from './redact-url.js'
+
+/**
+ * Checks a PostgreSQL connection string the way pg reads it (pg-connection-string:
+ * a Unix socket path as it is, stray `%` and spaces encoded, an empty host
+ * allowed) and returns its percent-decoded password. Throws a
+ * `PoolConfigError` naming the `connection` option — never quoting the
+ * password — when it does not parse.
+ */
+export function checkPostgresUrl(url: string): { readonly password: string | undefined } {
+  if (url.startsWith('/')) return { password: undefined }
+  const text = /[ ]|%[^a-f0-9]|%[a-f0-9][^a-f0-9]/i.test(url) ? encodeURI(url).replace(/%25(\d\d)/g, '%$1') : url
+  let parsed: URL
   try {
-    return new URL(url)
+    parsed = new URL(text, 'postgres://base')
   } catch {
-    return undefined
+    try {
+      parsed = new URL(text.replace('@/', '@___DUMMY___/'), 'postgres://base')
+    } catch {
+      throw urlError(url, 'is not a valid PostgreSQL connection URL')
+    }
   }
+  return { password: decoded(url, parsed.password, 'password') }
 }
 
 /**
- * The password in a connection URL, percent-decoded, so that it can be
- * scrubbed from errors; `undefined` when there is none or the URL does not
- * parse. Throws `URIError` on a malformed %-escape, as `decodeURIComponent` does.
+ * Checks a MySQL connection URI the way mysql2 reads it (`new URL`, then each
+ * part percent-decoded) and returns its password; a `PoolConfigError` naming
+ * `connection` when it would fail — mysql2 itself would throw a bare
+ * `URIError` at the first connect.
  */
-export function passwordInUrl(url: string | undefined): string | undefined {
-  const password = parseConnectionUrl(url)?.password
-  return password === undefined || password === '' ? undefined : decodeURIComponent(password)
+export function checkMysqlUrl(url: string): { readonly password: string | undefined; readonly database: string | undefined } {
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    throw urlError(url, 'is not a valid MySQL connection URL')
+  }
+  decoded(url, parsed.username, 'user name')
+  decoded(url, parsed.hostname, 'host')
+  const database = decoded(url, parsed.pathname.slice(1), 'database name')
+  return { password: decoded(url, parsed.password, 'password'), database }
+}
+
+function decoded(url: string, part: string, name: string): string | undefined {
+  if (part === '') return undefined
+  try {
+    return decodeURIComponent(part)
+  } catch {
+    throw urlError(url, `has a malformed %-escape in its ${name} (write a literal '%' as %25)`)
+  }
+}
+
+function urlError(url: string, problem: string): PoolConfigError {
+  return new PoolConfigError([`connection: the URL ${redactUrl(url)} ${problem}`])
 }
 
 /** Where a connector connects, for messages; never a password. */

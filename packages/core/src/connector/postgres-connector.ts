@@ -1,74 +1,16 @@
-import { connect as connectSocket, type Socket } from 'node:net'
 import type pg from 'pg'
-import type {
-  ConnectFailureKind,
-  ConnectOptions,
-  Connector,
-  InterruptScope,
-  TransactionState,
-} from './connector.js'
-import { BrokenWatch } from './broken-watch.js'
-import { closeWithin } from './close-within.js'
+import type { ConnectFailureKind, ConnectOptions, Connector } from './connector.js'
 import { classifySystemConnectFailure } from './connect-failure-codes.js'
 import { connectWithin } from './connect-within.js'
-import { resolveConnectorTimeouts, type ConnectorTimeouts } from './connector-timeouts.js'
-import { formatTarget, passwordInUrl } from './connection-url.js'
+import { resolveConnectorOptions, type ConnectorOptions, type ResolvedConnectorOptions } from './connector-options.js'
+import { checkPostgresUrl, formatTarget } from './connection-url.js'
 import { loadDriver } from './load-driver.js'
+import { PostgresConnectionHandle } from './postgres-connection-handle.js'
 import { redactUrl } from './redact-url.js'
 import { scrubError } from './scrub-error.js'
-import { POSTGRES_SESSION_CHANGE } from './session-change-detector.js'
-import { settleWithin } from './settle-within.js'
 
-export interface PostgresConnectorOptions {
-  /** Longest wait for a graceful `client.end()` before the socket is destroyed. Default 5 000 ms. */
-  readonly closeTimeoutMillis?: number
-  /**
-   * Longest time an interrupt's side channel (cancel request socket, or the
-   * control connection running `pg_terminate_backend`) may take. Default 5 000 ms.
-   */
-  readonly interruptTimeoutMillis?: number
-}
-
-/**
- * The parts of a pg 8.x `Client` the connector reads that its typings do not
- * declare. Each is set by pg itself from protocol messages (see
- * pg/lib/client.js); reading them costs nothing.
- */
-interface PgClientInternals {
-  /** True between ReadyForQuery and the next submitted query. `undefined` before connect. */
-  readyForQuery?: boolean
-  _activeQuery: unknown
-  _queryQueue: unknown[]
-  /** Pipeline mode only. */
-  _sentQueryQueue?: unknown[]
-  _queryable: boolean
-  _ending: boolean
-  processID: number | null
-  /** An int32 in pg 8.x (protocol 3.0); a Buffer if a later pg speaks protocol 3.2's longer keys. */
-  secretKey: number | Uint8Array | null
-  host: string
-  port: number
-  connection: {
-    stream: Socket
-    /** pg's cache of named statements it has parsed on this session: DISCARD ALL drops them server-side. */
-    parsedStatements: Record<string, string>
-    on(event: 'parameterStatus', listener: () => void): unknown
-  }
-}
-
-type QueryFunction = (this: pg.Client, config: unknown, values: unknown, callback: unknown) => unknown
-
-/** Per-connection flags, kept beside the client so the hot queries read one object. */
-class PostgresSession {
-  /** The session may differ from a fresh one (see `POSTGRES_SESSION_CHANGE`). */
-  changed = false
-  /** The first error or end seen; the connection is never reused after it. */
-  readonly broken = new BrokenWatch()
-  /** Connected: ParameterStatus messages from now on mean a setting changed. */
-  ready = false
-}
-
-const PROTOCOL_CANCEL_REQUEST_CODE = 80877102
+/** `closeTimeoutMillis`, `interruptTimeoutMillis`, `statementTimeoutMillis`: see `ConnectorOptions`. */
+export interface PostgresConnectorOptions extends ConnectorOptions {}
 
 /**
  * SQLSTATEs for which a retry can succeed: the server is there but not
@@ -85,18 +27,18 @@ const TRANSIENT_SQLSTATES = new Set([
   '08000', '08001', '08003', '08004', '08006', // connection_exception class
 ])
 
+/** When the user did not say: probe an idle connection after 10 s of silence (the OS default is 2 hours). */
+const DEFAULT_KEEPALIVE_DELAY_MILLIS = 10_000
+
 /**
  * A `Connector` for node-postgres (`pg` >= 8.21): one `pg.Client` per
- * connection. See `Connector` for the contract; the notes here are about how
- * pg tells us each thing.
+ * connection, each behind a `PostgresConnectionHandle` (how pg tells us each
+ * thing is described there).
  *
- * Session changes are detected by a sniff of each statement's text (one
- * regex, `POSTGRES_SESSION_CHANGE`) plus ParameterStatus messages after
- * connect (the server reports changes of `application_name`, `TimeZone`,
- * `is_superuser`, `session_authorization`, `DateStyle`…, whatever issued
- * them). A function that changes settings or creates temp tables where the
- * SQL text does not show it (e.g. a procedure doing `set_config`) can escape
- * the sniff; use `reset: 'always'` if your code does that.
+ * TCP keepalive is on unless the configuration says `keepAlive: false`.
+ * `statementTimeoutMillis` is sent as the `statement_timeout` startup
+ * parameter: it is the session's default, so `DISCARD ALL` keeps it and it
+ * never counts as a session change.
  *
  * Connect failures: `transient` for SQLSTATE 53xxx (too many connections,
  * incl. a role's CONNECTION LIMIT), 57P01-03 (shutting down/starting up), class
@@ -105,6 +47,8 @@ const TRANSIENT_SQLSTATES = new Set([
  * everything else — authentication (28P01, 28000), unknown database (3D000),
  * unknown host (ENOTFOUND, EAI_*), TLS and configuration errors — because the
  * server answered deliberately and a retry storm would only hide it.
+ *
+ * A connection string that does not parse is a `PoolConfigError` at once.
  */
 export function postgresConnector(
   urlOrConfig: string | pg.ClientConfig,
@@ -119,147 +63,44 @@ class PostgresConnector implements Connector<pg.Client> {
 
   readonly #config: Readonly<pg.ClientConfig>
   readonly #password: string | undefined
-  readonly #timeouts: ConnectorTimeouts
-  readonly #sessions = new WeakMap<pg.Client, PostgresSession>()
+  readonly #options: ResolvedConnectorOptions
   #driver: typeof pg | undefined
 
   constructor(urlOrConfig: string | pg.ClientConfig, options: PostgresConnectorOptions) {
     const config: pg.ClientConfig = typeof urlOrConfig === 'string' ? { connectionString: urlOrConfig } : { ...urlOrConfig }
-    this.#config = Object.freeze(config)
-    this.#password = passwordOf(config)
+    const fromUrl = config.connectionString === undefined ? undefined : checkPostgresUrl(config.connectionString)
+    this.#password = typeof config.password === 'string' ? config.password : fromUrl?.password
     this.target = describeTarget(config)
-    this.#timeouts = resolveConnectorTimeouts(options)
+    this.#options = resolveConnectorOptions(options)
+    if (config.keepAlive === undefined) {
+      config.keepAlive = true
+      config.keepAliveInitialDelayMillis ??= DEFAULT_KEEPALIVE_DELAY_MILLIS
+    }
+    if (this.#options.statementTimeoutMillis !== undefined) config.statement_timeout = this.#options.statementTimeoutMillis
+    this.#config = Object.freeze(config)
   }
 
-  async connect({ timeoutMillis }: ConnectOptions): Promise<pg.Client> {
-    let client: pg.Client
+  async connect({ timeoutMillis }: ConnectOptions): Promise<PostgresConnectionHandle> {
+    let handle: PostgresConnectionHandle
     try {
-      client = this.#newClient()
+      this.#driver ??= loadDriver<typeof pg>('pg', 'postgresConnector')
+      handle = new PostgresConnectionHandle(new this.#driver.Client({ ...this.#config }), {
+        target: this.target,
+        password: this.#password,
+        options: this.#options,
+        resetStatement: 'DISCARD ALL',
+        openControl: () => this.connect({ timeoutMillis: this.#options.interruptTimeoutMillis }),
+      })
     } catch (error) {
-      // e.g. a connection string pg cannot parse: Node's URL error carries the whole URL.
       throw scrubError(error, this.#password)
     }
-    const session = new PostgresSession()
-    this.#sessions.set(client, session)
-    // Before connect: an 'error' emitted while idle (or mid-connect) must
-    // never be unhandled, and marks the connection broken.
-    client.on('error', (error: Error) => session.broken.record(error, this.#password))
-    client.on('end', () => session.broken.record(new Error(`connection to ${this.target} ended`), this.#password))
-    const internals = client as unknown as PgClientInternals
-    internals.connection.on('parameterStatus', () => {
-      if (session.ready) session.changed = true
-    })
-    this.#sniffQueries(client, session)
-
-    await connectWithin(client.connect(), {
+    await connectWithin(handle.open(), {
       timeoutMillis,
       target: this.target,
       password: this.#password,
-      abandon: () => internals.connection.stream.destroy(),
+      abandon: () => void handle.close(),
     })
-    session.ready = true
-    return client
-  }
-
-  async close(client: pg.Client): Promise<void> {
-    const internals = client as unknown as PgClientInternals
-    await closeWithin(
-      () => client.end(),
-      () => internals.connection.stream.destroy(),
-      this.#timeouts.closeTimeoutMillis,
-    )
-  }
-
-  transactionState(client: pg.Client): TransactionState {
-    switch (client.getTransactionStatus()) {
-      case 'I':
-        return 'idle'
-      case 'T':
-        return 'in-transaction'
-      case 'E':
-        return 'failed'
-      default:
-        return 'unknown'
-    }
-  }
-
-  isBusy(client: pg.Client): boolean {
-    const internals = client as unknown as PgClientInternals
-    // After an ErrorResponse pg rejects the query at once but ReadyForQuery
-    // (and with it the transaction status) arrives later: until then
-    // readyForQuery is false although no query is active.
-    return (
-      internals.readyForQuery !== true ||
-      internals._activeQuery != null ||
-      internals._queryQueue.length > 0 ||
-      (internals._sentQueryQueue !== undefined && internals._sentQueryQueue.length > 0)
-    )
-  }
-
-  whenIdle(client: pg.Client): Promise<void> {
-    if (!this.isBusy(client) || this.isBroken(client)) return Promise.resolve()
-    return new Promise<void>((resolve) => {
-      const done = (): void => {
-        client.off('drain', check)
-        client.off('error', done)
-        client.off('end', done)
-        resolve()
-      }
-      // 'drain' fires when the queue empties after ReadyForQuery; re-check
-      // anyway in case of a query submitted from a callback in between.
-      const check = (): void => {
-        if (!this.isBusy(client)) done()
-      }
-      client.on('drain', check)
-      client.on('error', done)
-      client.on('end', done)
-    })
-  }
-
-  isSessionChanged(client: pg.Client): boolean {
-    return this.#sessions.get(client)?.changed ?? true
-  }
-
-  acceptSession(client: pg.Client): void {
-    const session = this.#sessions.get(client)
-    if (session !== undefined) session.changed = false
-  }
-
-  isBroken(client: pg.Client): boolean {
-    const session = this.#sessions.get(client)
-    const internals = client as unknown as PgClientInternals
-    return session === undefined || session.broken.error !== undefined || !internals._queryable || internals._ending
-  }
-
-  async rollback(client: pg.Client): Promise<void> {
-    await client.query('ROLLBACK')
-  }
-
-  async resetSession(client: pg.Client): Promise<void> {
-    await client.query('DISCARD ALL')
-    // DISCARD ALL deallocated every prepared statement, including the ones
-    // pg parsed for `{ name }` queries; without this the next named query
-    // would skip its Parse and fail with "prepared statement does not exist".
-    ;(client as unknown as PgClientInternals).connection.parsedStatements = {}
-    const session = this.#sessions.get(client)
-    if (session !== undefined) session.changed = false
-  }
-
-  async ping(client: pg.Client): Promise<void> {
-    await client.query('SELECT 1')
-  }
-
-  async interrupt(client: pg.Client, scope: InterruptScope): Promise<void> {
-    try {
-      if (scope === 'query') {
-        // Nothing running: a cancel request could hit the next statement.
-        if (this.isBusy(client) && !this.isBroken(client)) await this.#sendCancelRequest(client)
-      } else {
-        await this.#terminateBackend(client)
-      }
-    } catch {
-      // Best effort by contract: the caller is already giving up on the work.
-    }
+    return handle
   }
 
   classifyConnectFailure(error: unknown): ConnectFailureKind {
@@ -272,90 +113,6 @@ class PostgresConnector implements Connector<pg.Client> {
     // (e.g. it is restarting) or pg's connectionTimeoutMillis fires.
     if (/^Connection terminated|timeout expired/i.test(error.message)) return 'transient'
     return 'fatal'
-  }
-
-  onBroken(client: pg.Client, listener: (error: Error) => void): void {
-    this.#sessions.get(client)?.broken.onBroken(listener)
-  }
-
-  #newClient(): pg.Client {
-    this.#driver ??= loadDriver<typeof pg>('pg', 'postgresConnector')
-    return new this.#driver.Client({ ...this.#config })
-  }
-
-  /**
-   * Wraps this client's `query` once: each statement's text is tested
-   * against one precompiled regex until the session is flagged changed. No
-   * allocation per query; a Submittable (pg-cursor) exposes `.text`, anything
-   * else we cannot read is assumed to change the session.
-   */
-  #sniffQueries(client: pg.Client, session: PostgresSession): void {
-    const query = client.query as unknown as QueryFunction
-    // Fixed arity (pg never looks at arguments.length): no rest array per query.
-    const sniffing = function (this: pg.Client, config: unknown, values: unknown, callback: unknown): unknown {
-      if (!session.changed) {
-        const text =
-          typeof config === 'string'
-            ? config
-            : typeof config === 'object' && config !== null
-              ? ((config as { text?: unknown }).text ?? (config as { cursor?: { text?: unknown } }).cursor?.text)
-              : undefined
-        if (typeof text !== 'string' || POSTGRES_SESSION_CHANGE.test(text)) session.changed = true
-      }
-      return query.call(this, config, values, callback)
-    }
-    ;(client as unknown as { query: QueryFunction }).query = sniffing
-  }
-
-  /** The protocol's CancelRequest, on a new socket, with the backend's key. */
-  #sendCancelRequest(client: pg.Client): Promise<void> {
-    const internals = client as unknown as PgClientInternals
-    const { processID, secretKey } = internals
-    if (processID == null || secretKey == null) return Promise.resolve()
-    const key = typeof secretKey === 'number' ? null : Buffer.from(secretKey)
-    const message = Buffer.alloc(12 + (key === null ? 4 : key.length))
-    message.writeInt32BE(message.length, 0)
-    message.writeInt32BE(PROTOCOL_CANCEL_REQUEST_CODE, 4)
-    message.writeInt32BE(processID, 8)
-    if (key === null) message.writeInt32BE(secretKey as number, 12)
-    else key.copy(message, 12)
-
-    return new Promise<void>((resolve) => {
-      const socket =
-        internals.host.startsWith('/')
-          ? connectSocket(`${internals.host}/.s.PGSQL.${internals.port}`)
-          : connectSocket(internals.port, internals.host)
-      const finish = (): void => {
-        socket.destroy()
-        resolve()
-      }
-      socket.setTimeout(this.#timeouts.interruptTimeoutMillis, finish)
-      socket.once('error', finish)
-      // The server closes the socket once it has read the request.
-      socket.once('close', finish)
-      socket.once('connect', () => socket.end(message))
-    })
-  }
-
-  /** `pg_terminate_backend` from a short-lived control connection outside the pool. */
-  async #terminateBackend(client: pg.Client): Promise<void> {
-    const pid = (client as unknown as PgClientInternals).processID
-    if (pid == null) return
-    const control = await this.connect({ timeoutMillis: this.#timeouts.interruptTimeoutMillis })
-    try {
-      await settleWithin(control.query('SELECT pg_terminate_backend($1)', [pid]), this.#timeouts.interruptTimeoutMillis)
-    } finally {
-      await this.close(control)
-    }
-  }
-}
-
-function passwordOf(config: pg.ClientConfig): string | undefined {
-  if (typeof config.password === 'string') return config.password
-  try {
-    return passwordInUrl(config.connectionString)
-  } catch {
-    return undefined // a malformed %-escape
   }
 }
 

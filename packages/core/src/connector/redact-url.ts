@@ -3,7 +3,10 @@
  * mysql2: `password`, `password1`…). Their values are as secret as the
  * userinfo part.
  */
-const PASSWORD_PARAMETER = /^(?:password\d*|pass|passwd|pwd|sslpassword)$/i
+const PASSWORD_PARAMETER_NAMES = String.raw`password\d*|pass|passwd|pwd|sslpassword`
+const PASSWORD_PARAMETER = new RegExp(`^(?:${PASSWORD_PARAMETER_NAMES})$`, 'i')
+/** The same names as `name=value` inside a string that does not parse as a URL. */
+const PASSWORD_ASSIGNMENT = new RegExp(`(${PASSWORD_PARAMETER_NAMES})=[^&\\s]*`, 'gi')
 
 const REDACTED = '***'
 
@@ -42,7 +45,7 @@ export function redactUrl(url: string): string {
 function redactUnparseable(url: string): string {
   const at = url.lastIndexOf('@')
   if (at === -1) {
-    return url.replace(/(password\d*|pass|passwd|pwd)=[^&\s]*/gi, `$1=${REDACTED}`)
+    return url.replace(PASSWORD_ASSIGNMENT, `$1=${REDACTED}`)
   }
   const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(url)?.[0] ?? ''
   const userinfo = url.slice(scheme.length, at)

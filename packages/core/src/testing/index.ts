@@ -14,3 +14,4 @@ export {
   type StartTestDatabasesOptions,
 } from './start-test-databases.js'
 export { redactSecret, redactUrl } from '../connector/redact-url.js'
+export { startFaultProxy, type FaultMode, type FaultProxy, type FaultProxyOptions } from './fault-proxy.js'

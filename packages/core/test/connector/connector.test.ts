@@ -16,7 +16,7 @@ import {
   urlWithDatabase,
   urlWithUser,
   type Admin,
-  type DriverConnection,
+  type Handle,
 } from './support/databases.js'
 
 const CONNECT = { timeoutMillis: 10_000 }
@@ -29,9 +29,9 @@ describe.each(testDatabases())('connector on $dialect ($displayUrl)', (db) => {
   const sleepSql = (seconds: number, marker: string) =>
     isPostgres ? `SELECT pg_sleep(${seconds}) /* ${marker} */` : `SELECT SLEEP(${seconds}) /* ${marker} */`
   let admin: Admin
-  const open: DriverConnection[] = []
+  const open: Handle[] = []
 
-  async function connect(): Promise<DriverConnection> {
+  async function connect(): Promise<Handle> {
     const connection = await connector.connect(CONNECT)
     open.push(connection)
     return connection
@@ -43,7 +43,7 @@ describe.each(testDatabases())('connector on $dialect ($displayUrl)', (db) => {
   })
 
   afterAll(async () => {
-    await Promise.all(open.map((connection) => connector.close(connection)))
+    await Promise.all(open.map((connection) => connection.close()))
     await admin.close()
   })
 
@@ -56,50 +56,50 @@ describe.each(testDatabases())('connector on $dialect ($displayUrl)', (db) => {
 
   it('tracks the transaction state through BEGIN, COMMIT and ROLLBACK', async () => {
     const connection = await connect()
-    expect(connector.transactionState(connection)).toBe('idle')
+    expect(connection.transactionState()).toBe('idle')
     await run(db, connection, 'BEGIN')
-    expect(connector.transactionState(connection)).toBe('in-transaction')
+    expect(connection.transactionState()).toBe('in-transaction')
     await run(db, connection, 'SELECT 1')
-    expect(connector.transactionState(connection)).toBe('in-transaction')
+    expect(connection.transactionState()).toBe('in-transaction')
     await run(db, connection, 'COMMIT')
-    expect(connector.transactionState(connection)).toBe('idle')
+    expect(connection.transactionState()).toBe('idle')
     await run(db, connection, 'START TRANSACTION')
-    expect(connector.transactionState(connection)).toBe('in-transaction')
+    expect(connection.transactionState()).toBe('in-transaction')
     await run(db, connection, 'ROLLBACK')
-    expect(connector.transactionState(connection)).toBe('idle')
+    expect(connection.transactionState()).toBe('idle')
   })
 
   it('marks a transaction with an error as dirty until rolled back', async () => {
     const connection = await connect()
     await run(db, connection, 'BEGIN')
     await expect(run(db, connection, 'SELECT no_such_column FROM no_such_table')).rejects.toThrow()
-    await connector.whenIdle(connection)
-    expect(connector.transactionState(connection)).toBe(isPostgres ? 'failed' : 'unknown')
-    await connector.rollback(connection)
-    expect(connector.transactionState(connection)).toBe('idle')
+    await connection.whenIdle()
+    expect(connection.transactionState()).toBe(isPostgres ? 'failed' : 'unknown')
+    await connection.rollback()
+    expect(connection.transactionState()).toBe('idle')
   })
 
   it('stays idle after an error outside a transaction', async () => {
     const connection = await connect()
     await expect(run(db, connection, 'SELECT no_such_column FROM no_such_table')).rejects.toThrow()
-    await connector.whenIdle(connection)
-    expect(connector.transactionState(connection)).toBe('idle')
-    expect(connector.isBusy(connection)).toBe(false)
+    await connection.whenIdle()
+    expect(connection.transactionState()).toBe('idle')
+    expect(connection.isBusy()).toBe(false)
   })
 
   it('is busy while a query is in flight and whenIdle waits for it', async () => {
     const connection = await connect()
-    expect(connector.isBusy(connection)).toBe(false)
+    expect(connection.isBusy()).toBe(false)
     let finished = false
     const query = run(db, connection, sleepSql(0.2, 'kp_core_busy')).then(() => {
       finished = true
     })
-    expect(connector.isBusy(connection)).toBe(true)
-    await connector.whenIdle(connection)
-    expect(connector.isBusy(connection)).toBe(false)
+    expect(connection.isBusy()).toBe(true)
+    await connection.whenIdle()
+    expect(connection.isBusy()).toBe(false)
     await query
     expect(finished).toBe(true)
-    await connector.whenIdle(connection) // already idle: resolves at once
+    await connection.whenIdle() // already idle: resolves at once
   })
 
   it('answers the state questions without sending anything', async () => {
@@ -107,10 +107,10 @@ describe.each(testDatabases())('connector on $dialect ($displayUrl)', (db) => {
     await run(db, connection, 'BEGIN')
     const trips = countRoundTrips(db, connection)
     for (let i = 0; i < 1_000; i++) {
-      connector.transactionState(connection)
-      connector.isBusy(connection)
-      connector.isSessionChanged(connection)
-      connector.isBroken(connection)
+      connection.transactionState()
+      connection.isBusy()
+      connection.isSessionChanged()
+      connection.isBroken()
     }
     expect(trips.count()).toBe(0)
     await run(db, connection, 'ROLLBACK')
@@ -119,9 +119,9 @@ describe.each(testDatabases())('connector on $dialect ($displayUrl)', (db) => {
 
   it('pings and resets a clean connection', async () => {
     const connection = await connect()
-    await connector.ping(connection)
-    await connector.resetSession(connection)
-    expect(connector.isSessionChanged(connection)).toBe(false)
+    await connection.ping()
+    await connection.resetSession()
+    expect(connection.isSessionChanged()).toBe(false)
     expect(await run(db, connection, 'SELECT 1 AS one')).toEqual([{ one: 1 }])
   })
 
@@ -133,7 +133,7 @@ describe.each(testDatabases())('connector on $dialect ($displayUrl)', (db) => {
       (error: unknown) => ({ error }),
     )
     expect(await eventually(() => isRunning(db, admin, id, 'kp_core_cancel_me'))).toBe(true)
-    await connector.interrupt(connection, 'query')
+    await connection.interrupt('query', () => true)
     const outcome = await sleeping
     if (isPostgres) {
       expect((outcome as { error: { code: string } }).error.code).toBe('57014')
@@ -143,15 +143,15 @@ describe.each(testDatabases())('connector on $dialect ($displayUrl)', (db) => {
       // MySQL's SLEEP() returns 1 when interrupted instead of failing.
       expect(Object.values(outcome.rows[0]!)).toEqual([1])
     }
-    await connector.whenIdle(connection)
-    expect(connector.isBroken(connection)).toBe(false)
+    await connection.whenIdle()
+    expect(connection.isBroken()).toBe(false)
     expect(await run(db, connection, 'SELECT 2 AS two')).toEqual([{ two: 2 }])
   })
 
   it("interrupt('query') on an idle connection sends nothing and changes nothing", async () => {
     const connection = await connect()
     const trips = countRoundTrips(db, connection)
-    await connector.interrupt(connection, 'query')
+    await connection.interrupt('query', () => true)
     expect(trips.count()).toBe(0)
     expect(await run(db, connection, 'SELECT 3 AS three')).toEqual([{ three: 3 }])
   })
@@ -160,36 +160,36 @@ describe.each(testDatabases())('connector on $dialect ($displayUrl)', (db) => {
     const connection = await connect()
     const id = serverId(db, connection)
     const broken: Error[] = []
-    connector.onBroken(connection, (error) => broken.push(error))
+    connection.onBroken((error) => broken.push(error))
     const sleeping = run(db, connection, sleepSql(60, 'kp_core_kill_me')).catch((error: unknown) => error)
     expect(await eventually(() => isRunning(db, admin, id, 'kp_core_kill_me'))).toBe(true)
-    await connector.interrupt(connection, 'session')
+    await connection.interrupt('session', () => true)
     expect(await sleeping).toBeInstanceOf(Error)
-    expect(await eventually(() => connector.isBroken(connection))).toBe(true)
+    expect(await eventually(() => connection.isBroken())).toBe(true)
     expect(await eventually(() => broken.length === 1)).toBe(true)
     expect(await eventually(async () => !(await sessionExists(db, admin, id)))).toBe(true)
-    await connector.whenIdle(connection)
+    await connection.whenIdle()
   })
 
   it('reports an idle connection killed from outside as broken, without an unhandled error', async () => {
     const connection = await connect()
     const broken: Error[] = []
-    connector.onBroken(connection, (error) => broken.push(error))
-    expect(connector.isBroken(connection)).toBe(false)
+    connection.onBroken((error) => broken.push(error))
+    expect(connection.isBroken()).toBe(false)
     await killFromOutside(db, admin, serverId(db, connection))
     expect(await eventually(() => broken.length > 0)).toBe(true)
-    expect(connector.isBroken(connection)).toBe(true)
+    expect(connection.isBroken()).toBe(true)
     expect(broken).toHaveLength(1)
     // A listener registered after the fact still hears about it.
-    const late = await new Promise<Error>((resolve) => connector.onBroken(connection, resolve))
+    const late = await new Promise<Error>((resolve) => connection.onBroken(resolve))
     expect(late).toBeInstanceOf(Error)
-    await connector.close(connection) // closing a dead connection settles too
+    await connection.close() // closing a dead connection settles too
   })
 
   it('close() ends the server session', async () => {
     const connection = await connector.connect(CONNECT)
     const id = serverId(db, connection)
-    await connector.close(connection)
+    await connection.close()
     expect(await eventually(async () => !(await sessionExists(db, admin, id)))).toBe(true)
   })
 
@@ -270,7 +270,7 @@ describe.each(testDatabases())('connector on $dialect ($displayUrl)', (db) => {
       const [row] = await run(db, connection, isPostgres ? 'SELECT current_user AS who' : 'SELECT SUBSTRING_INDEX(CURRENT_USER(), \'@\', 1) AS who')
       expect(row).toEqual({ who: PASSWORD_USER })
     } finally {
-      await right.close(connection)
+      await connection.close()
     }
   })
 })

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { MYSQL_SESSION_CHANGE, POSTGRES_SESSION_CHANGE } from '../../src/connector/session-change-detector.js'
 import { testDatabases, type TestDialect } from '../../src/testing/index.js'
-import { connectorFor, countRoundTrips, openAdmin, run, type Admin, type DriverConnection } from './support/databases.js'
+import { connectorFor, countRoundTrips, openAdmin, run, type Admin, type Handle } from './support/databases.js'
 
 /** One case: statements run in order on one connection, and whether the session is then "changed". */
 type Case = readonly [label: string, statements: readonly string[], changed: boolean]
@@ -69,7 +69,7 @@ const CASES: Record<TestDialect, readonly Case[]> = {
 describe.each(testDatabases())('session-change detection on $dialect', (db) => {
   const connector = connectorFor(db)
   let admin: Admin
-  let connection: DriverConnection
+  let connection: Handle
 
   beforeAll(async () => {
     admin = await openAdmin(db)
@@ -88,27 +88,27 @@ describe.each(testDatabases())('session-change detection on $dialect', (db) => {
   })
 
   afterAll(async () => {
-    await connector.close(connection)
+    await connection.close()
     await admin.close()
   })
 
   it('starts unchanged after connect', () => {
-    expect(connector.isSessionChanged(connection)).toBe(false)
+    expect(connection.isSessionChanged()).toBe(false)
   })
 
   it.each(CASES[db.dialect])('%s → changed: %s', async (_label, statements, changed) => {
     for (const statement of statements) {
       if (statement === '<named>') {
-        await (connection as import('pg').Client).query({ name: 'kp_core_sc_named', text: 'SELECT $1::int AS n', values: [1] })
+        await (connection.client as import('pg').Client).query({ name: 'kp_core_sc_named', text: 'SELECT $1::int AS n', values: [1] })
       } else {
         await run(db, connection, statement)
       }
     }
-    expect(connector.isSessionChanged(connection)).toBe(changed)
+    expect(connection.isSessionChanged()).toBe(changed)
     // Every case leaves the connection clean for the next one.
-    await connector.resetSession(connection)
-    expect(connector.isSessionChanged(connection)).toBe(false)
-    expect(connector.transactionState(connection)).toBe('idle')
+    await connection.resetSession()
+    expect(connection.isSessionChanged()).toBe(false)
+    expect(connection.transactionState()).toBe('idle')
   })
 
   it('resets what the cases changed', async () => {
@@ -116,27 +116,27 @@ describe.each(testDatabases())('session-change detection on $dialect', (db) => {
     if (db.dialect === 'postgres') {
       await run(db, connection, 'SET statement_timeout = 4321')
       await run(db, connection, 'CREATE TEMP TABLE kp_core_sc_gone (a int)')
-      await connector.resetSession(connection)
+      await connection.resetSession()
       expect(await run(db, connection, "SELECT current_setting('statement_timeout') AS t, to_regclass('pg_temp.kp_core_sc_gone') AS tmp, current_user AS who")).toEqual([
         { t: '0', tmp: null, who: new URL(db.url).username || 'postgres' },
       ])
       // pg's named statement cache was cleared with the server's: the name is parsed again.
       const named = { name: 'kp_core_sc_named2', text: 'SELECT $1::int AS n', values: [5] }
-      const client = connection as import('pg').Client
+      const client = connection.client as import('pg').Client
       await client.query(named)
-      await connector.resetSession(connection)
+      await connection.resetSession()
       expect((await client.query(named)).rows).toEqual([{ n: 5 }])
     } else {
       await run(db, connection, 'SET @kp_gone = 7')
       await run(db, connection, 'USE mysql')
       await run(db, connection, 'CREATE TEMPORARY TABLE kp_core_sc_gone (a int)')
-      await connector.resetSession(connection)
+      await connection.resetSession()
       expect(await run(db, connection, 'SELECT @kp_gone AS v, DATABASE() AS db')).toEqual([{ v: null, db: new URL(db.url).pathname.slice(1) }])
       await expect(run(db, connection, 'SELECT * FROM kp_core_sc_gone')).rejects.toThrow()
       // Tracking is back on after the reset: the server flags the next change again.
       await run(db, connection, 'CALL kp_core_sc_set_mode()')
-      expect(connector.isSessionChanged(connection)).toBe(true)
-      await connector.resetSession(connection)
+      expect(connection.isSessionChanged()).toBe(true)
+      await connection.resetSession()
     }
     expect(trips.count()).toBeGreaterThan(0)
   })

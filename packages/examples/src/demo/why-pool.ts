@@ -15,11 +15,11 @@ export async function whyPool(ctx: DemoContext): Promise<void> {
   await ctx.forEachDatabase('why pool', async (database) => {
     const connector = connectorFor(database)
     const unpooled = await meanMillis(QUERIES, async () => {
-      const connection = await connector.connect({ timeoutMillis: 5_000 })
+      const handle = await connector.connect({ timeoutMillis: 5_000 })
       try {
-        await rawQuery(database.dialect, connection, 'SELECT 1')
+        await rawQuery(database.dialect, handle.client, 'SELECT 1')
       } finally {
-        await connector.close(connection)
+        await handle.close()
       }
     })
 

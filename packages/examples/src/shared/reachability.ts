@@ -12,8 +12,8 @@ export function connectorFor(database: ExampleDatabase): Connector<unknown> {
 export async function checkReachable(database: ExampleDatabase, timeoutMillis = 3_000): Promise<Reachability> {
   const connector = connectorFor(database)
   try {
-    const connection = await connector.connect({ timeoutMillis })
-    await connector.close(connection)
+    const handle = await connector.connect({ timeoutMillis })
+    await handle.close()
     return { ok: true }
   } catch (error) {
     return { ok: false, reason: oneLine(error) }

@@ -3,7 +3,8 @@ import type pg from 'pg'
 import type mysql from 'mysql2'
 import { mysqlConnector } from '../../../src/connector/mysql-connector.js'
 import { postgresConnector } from '../../../src/connector/postgres-connector.js'
-import type { Connector } from '../../../src/connector/connector.js'
+import type { ConnectorOptions } from '../../../src/connector/connector-options.js'
+import type { ConnectionHandle, Connector } from '../../../src/connector/connector.js'
 import type { TestDatabase } from '../../../src/testing/index.js'
 
 const require = createRequire(import.meta.url)
@@ -14,13 +15,24 @@ export type Row = Record<string, unknown>
 /** A pg Client or a mysql2 callback Connection. */
 export type DriverConnection = pg.Client | mysql.Connection
 
+/** A connector's handle on a driver connection of either dialect. */
+export type Handle = ConnectionHandle<DriverConnection>
+/** What the helpers below accept: a handle or the driver connection itself. */
+export type AnyConnection = DriverConnection | Handle
+
+/** The driver connection behind a handle (or the connection itself). */
+export function clientOf(connection: AnyConnection): DriverConnection {
+  return typeof (connection as Partial<Handle>).transactionState === 'function' ? (connection as Handle).client : (connection as DriverConnection)
+}
+
 /** The connector for a test database (optionally for another URL of the same dialect). */
-export function connectorFor(db: TestDatabase, url: string = db.url): Connector<DriverConnection> {
-  return (db.dialect === 'postgres' ? postgresConnector(url) : mysqlConnector(url)) as Connector<DriverConnection>
+export function connectorFor(db: TestDatabase, url: string = db.url, options: ConnectorOptions = {}): Connector<DriverConnection> {
+  return (db.dialect === 'postgres' ? postgresConnector(url, options) : mysqlConnector(url, options)) as Connector<DriverConnection>
 }
 
 /** Runs one statement on a driver connection of either dialect (`?` placeholders are rewritten to `$n` for pg). */
-export function run(db: TestDatabase, connection: DriverConnection, sql: string, params: unknown[] = []): Promise<Row[]> {
+export function run(db: TestDatabase, handleOrConnection: AnyConnection, sql: string, params: unknown[] = []): Promise<Row[]> {
+  const connection = clientOf(handleOrConnection)
   if (db.dialect === 'postgres') {
     let index = 0
     const text = sql.replace(/\?/g, () => `$${++index}`)
@@ -71,7 +83,8 @@ export function urlWithDatabase(url: string, database: string): string {
 }
 
 /** The server-side id of a connection: pg backend pid / MySQL thread id. */
-export function serverId(db: TestDatabase, connection: DriverConnection): number {
+export function serverId(db: TestDatabase, handleOrConnection: AnyConnection): number {
+  const connection = clientOf(handleOrConnection)
   return db.dialect === 'postgres'
     ? ((connection as unknown as { processID: number }).processID)
     : ((connection as mysql.Connection).threadId as number)
@@ -106,7 +119,8 @@ export async function isRunning(db: TestDatabase, admin: Admin, id: number, mark
  * and Sync messages, mysql2's commands (query, ping, reset, execute…).
  * Returns a function reading the count.
  */
-export function countRoundTrips(db: TestDatabase, connection: DriverConnection): { count(): number; statements: string[] } {
+export function countRoundTrips(db: TestDatabase, handleOrConnection: AnyConnection): { count(): number; statements: string[] } {
+  const connection = clientOf(handleOrConnection)
   const statements: string[] = []
   if (db.dialect === 'postgres') {
     const wire = (connection as unknown as { connection: Record<string, (...args: unknown[]) => unknown> }).connection
