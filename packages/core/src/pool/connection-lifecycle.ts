@@ -168,6 +168,7 @@ export class ConnectionLifecycle<C> {
       return
     }
     entry.moveTo(ConnectionState.Evicted)
+    this.#metrics.destroyed++
     this.#watch.untrack(entry)
     this.#events.emit('destroy', { connectionId: entry.id, reason })
     if (!this.store.evict(entry)) {

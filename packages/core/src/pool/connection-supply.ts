@@ -217,9 +217,9 @@ export class ConnectionSupply<C> {
   async #close(entry: PoolEntry<C>): Promise<void> {
     if (entry.state !== ConnectionState.Evicted) {
       entry.moveTo(ConnectionState.Evicted)
+      this.#metrics.destroyed++
       this.#events.emit('destroy', { connectionId: entry.id, reason: this.#stopped ? 'pool-destroyed' : 'idle' })
     }
-    this.#metrics.destroyed++
     await entry.handle.close()
   }
 }
