@@ -17,12 +17,14 @@ export {
   POOL_DEFAULTS,
   resolvePoolOptions,
   type PoolConfig,
+  type PoolLogEntry,
+  type PoolLogger,
   type PoolOptions,
   type ResetPolicy,
 } from './pool/pool-options.js'
 export type { PoolStats } from './pool/pool-stats.js'
 export type { TimeFigures } from './pool/time-figures.js'
-export type { HolderInfo } from './pool/holder-info.js'
+export type { HolderInfo } from './errors/holder-info.js'
 export type { DestroyReason, PoolEventListener, PoolEventName, PoolEvents } from './pool/pool-events.js'
 
 export { PoolError, type PoolErrorCode } from './errors/pool-error.js'

@@ -1,4 +1,4 @@
-import type { HolderInfo } from '../pool/holder-info.js'
+import type { HolderInfo } from './holder-info.js'
 import { PoolError } from './pool-error.js'
 
 /**

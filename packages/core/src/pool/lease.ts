@@ -1,15 +1,14 @@
 import type { InterruptScope, TransactionState } from '../connector/connector.js'
 import { LeaseReleasedError } from '../errors/lease-released-error.js'
 import { LeaseRevokedError } from '../errors/lease-revoked-error.js'
-import type { PooledConnection } from './pooled-connection.js'
+import type { PoolEntry } from './pool-entry.js'
 
 /** What a lease needs from its pool; kept small so a lease holds no pool internals. */
 export interface LeaseOwner<C> {
-  release(pooled: PooledConnection<C>, leaseId: number): Promise<void>
-  discard(pooled: PooledConnection<C>, leaseId: number, reason: Error | undefined): Promise<void>
-  interrupt(pooled: PooledConnection<C>, scope: InterruptScope): Promise<void>
-  transactionState(pooled: PooledConnection<C>): TransactionState
-  acceptSession(pooled: PooledConnection<C>): void
+  release(entry: PoolEntry<C>, leaseId: number): Promise<void>
+  discard(entry: PoolEntry<C>, leaseId: number, reason: Error | undefined): Promise<void>
+  /** Interrupts on behalf of the lease numbered `seq`: nothing is sent once that lease is over. */
+  interrupt(entry: PoolEntry<C>, seq: number, scope: InterruptScope): Promise<void>
 }
 
 const RESOLVED = Promise.resolve()
@@ -22,32 +21,32 @@ const RESOLVED = Promise.resolve()
 export class Lease<C> {
   readonly id: number
   readonly #owner: LeaseOwner<C>
-  readonly #pooled: PooledConnection<C>
+  readonly #entry: PoolEntry<C>
   readonly #seq: number
   #released = false
 
   /** @internal Leases are made by the pool. */
-  constructor(owner: LeaseOwner<C>, pooled: PooledConnection<C>, id: number) {
+  constructor(owner: LeaseOwner<C>, entry: PoolEntry<C>, id: number) {
     this.#owner = owner
-    this.#pooled = pooled
-    this.#seq = pooled.leaseSeq
+    this.#entry = entry
+    this.#seq = entry.leaseSeq
     this.id = id
   }
 
   /** The driver's connection (a pg `Client`, a mysql2 `Connection`). Throws once released or revoked. */
   get connection(): C {
     this.#assertHeld()
-    return this.#pooled.connection
+    return this.#entry.handle.client
   }
 
   /** Still held: neither released nor revoked. */
   get isHeld(): boolean {
-    return !this.#released && this.#seq === this.#pooled.leaseSeq
+    return !this.#released && this.#seq === this.#entry.leaseSeq
   }
 
   /** Milliseconds since the lease was handed out. */
   get heldMillis(): number {
-    return this.isHeld ? performance.now() - this.#pooled.leasedAt : 0
+    return this.isHeld ? performance.now() - this.#entry.leasedAt : 0
   }
 
   /**
@@ -57,7 +56,7 @@ export class Lease<C> {
    */
   get sessionGeneration(): number {
     this.#assertHeld()
-    return this.#pooled.sessionGeneration
+    return this.#entry.sessionGeneration
   }
 
   /**
@@ -69,13 +68,13 @@ export class Lease<C> {
    */
   acceptSession(): void {
     this.#assertHeld()
-    this.#owner.acceptSession(this.#pooled)
+    this.#entry.handle.acceptSession()
   }
 
   /** The transaction state of the connection, from the protocol (no round trip). */
   transactionState(): TransactionState {
     this.#assertHeld()
-    return this.#owner.transactionState(this.#pooled)
+    return this.#entry.handle.transactionState()
   }
 
   /**
@@ -89,10 +88,10 @@ export class Lease<C> {
       return Promise.reject(new LeaseReleasedError(this.id))
     }
     this.#released = true
-    if (this.#seq !== this.#pooled.leaseSeq) {
+    if (this.#seq !== this.#entry.leaseSeq) {
       return RESOLVED
     }
-    return this.#owner.release(this.#pooled, this.id)
+    return this.#owner.release(this.#entry, this.id)
   }
 
   /** Gives the connection back to be closed, never reused (e.g. it is known to be in a bad state). */
@@ -101,28 +100,30 @@ export class Lease<C> {
       return Promise.reject(new LeaseReleasedError(this.id))
     }
     this.#released = true
-    if (this.#seq !== this.#pooled.leaseSeq) {
+    if (this.#seq !== this.#entry.leaseSeq) {
       return RESOLVED
     }
-    return this.#owner.discard(this.#pooled, this.id, reason)
+    return this.#owner.discard(this.#entry, this.id, reason)
   }
 
   /**
    * Interrupts the running statement (`'query'`) or ends the server session
    * (`'session'`) from a side channel that needs no pool slot, so it works
-   * while the pool is exhausted.
+   * while the pool is exhausted. Fenced: if the lease is released before the
+   * side channel is ready, nothing is sent, so it can never reach the next
+   * holder; after a `'session'` interrupt the connection is never lent again.
    */
   interrupt(scope: InterruptScope): Promise<void> {
     this.#assertHeld()
-    return this.#owner.interrupt(this.#pooled, scope)
+    return this.#owner.interrupt(this.#entry, this.#seq, scope)
   }
 
   #assertHeld(): void {
     if (this.#released) {
       throw new LeaseReleasedError(this.id)
     }
-    if (this.#seq !== this.#pooled.leaseSeq) {
-      throw new LeaseRevokedError(this.id, this.#pooled.revokeReason ?? 'max-lease')
+    if (this.#seq !== this.#entry.leaseSeq) {
+      throw new LeaseRevokedError(this.id, this.#entry.revokeReason ?? 'max-lease')
     }
   }
 }

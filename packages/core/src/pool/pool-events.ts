@@ -7,6 +7,7 @@ export type DestroyReason =
   | 'broken'
   | 'dirty'
   | 'retired'
+  | 'max-uses'
   | 'idle'
   | 'failed-validation'
   | 'revoked'
@@ -17,6 +18,7 @@ export type DestroyReason =
 /** The pool's events and their payloads: `pool.on('leak', (e) => …)`. */
 export interface PoolEvents {
   acquire: { readonly leaseId: number; readonly waitedMillis: number }
+  /** A holder gave its lease back (a revoke is reported as `revoke` instead). */
   release: { readonly leaseId: number; readonly heldMillis: number }
   create: { readonly connectionId: number; readonly createMillis: number }
   destroy: { readonly connectionId: number; readonly reason: DestroyReason }

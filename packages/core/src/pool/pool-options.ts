@@ -10,7 +10,7 @@ export type ResetPolicy = 'auto' | 'always' | 'never'
  * optional features (`maxLifetimeMillis`, `validateAfterIdleMillis`,
  * `leakDetectionMillis`, `maxLeaseMillis`) `0` turns the feature off.
  */
-export interface PoolOptions {
+export interface PoolOptions<C = unknown> {
   /** Idle connections kept warm, created in parallel at start. */
   readonly min?: number
   /** Hard cap on open connections (leased + idle + being opened). */
@@ -35,10 +35,44 @@ export interface PoolOptions {
   readonly reset?: ResetPolicy
   /** Pool name for stats, errors and metrics. */
   readonly name?: string
+  /** A connection is closed after this many leases (`0`: no limit), like pg-pool's `maxUses`. */
+  readonly maxUses?: number
+  /**
+   * Idle connections (and the pool's timers) do not keep the process alive,
+   * like pg-pool's option of the same name: a script can end without `destroy()`.
+   */
+  readonly allowExitOnIdle?: boolean
+  /**
+   * Longest time a release may spend cleaning a connection (cancelling a
+   * statement still running, rolling back, resetting the session); past it
+   * the connection is closed instead, its socket destroyed.
+   */
+  readonly cleanupTimeoutMillis?: number
+  /**
+   * Runs once on every new connection before anyone gets it (and again after
+   * a session reset, which undoes it). What it sets up is the session's
+   * baseline: it never makes a release reset the session.
+   */
+  readonly onConnect?: (connection: C) => void | Promise<void>
+  /** Where errors and warnings go that no `'error'` / `'leak'` / `'revoke'` listener hears. Default: `process.emitWarning`. */
+  readonly log?: PoolLogger
 }
 
+/** One line the pool could not hand to an event listener. */
+export interface PoolLogEntry {
+  readonly level: 'warn' | 'error'
+  /** The pool's name. */
+  readonly pool: string
+  /** A warning code: `KYSELY_POOLED_ERROR`, `KYSELY_POOLED_LEAK`, `KYSELY_POOLED_REVOKE`. */
+  readonly code: string
+  readonly message: string
+  readonly error?: Error
+}
+
+export type PoolLogger = (entry: PoolLogEntry) => void
+
 /** The validated, frozen configuration a pool runs with. */
-export interface PoolConfig {
+export interface PoolConfig<C = unknown> {
   readonly min: number
   readonly max: number
   readonly acquireTimeoutMillis: number
@@ -51,6 +85,11 @@ export interface PoolConfig {
   readonly maxLeaseMillis: number
   readonly reset: ResetPolicy
   readonly name: string
+  readonly maxUses: number
+  readonly allowExitOnIdle: boolean
+  readonly cleanupTimeoutMillis: number
+  readonly onConnect: ((connection: C) => void | Promise<void>) | undefined
+  readonly log: PoolLogger | undefined
 }
 
 /**
@@ -58,7 +97,7 @@ export interface PoolConfig {
  * an upper bound, not a target), no idle connections kept open by default,
  * and a short queue wait, because a queued caller is a user waiting.
  */
-export const POOL_DEFAULTS: Readonly<Omit<PoolConfig, 'name'>> = Object.freeze({
+export const POOL_DEFAULTS: Readonly<Omit<PoolConfig, 'name' | 'onConnect' | 'log'>> = Object.freeze({
   min: 0,
   max: 10,
   acquireTimeoutMillis: 10_000,
@@ -70,14 +109,17 @@ export const POOL_DEFAULTS: Readonly<Omit<PoolConfig, 'name'>> = Object.freeze({
   leakDetectionMillis: 0,
   maxLeaseMillis: 0,
   reset: 'auto',
+  maxUses: 0,
+  allowExitOnIdle: false,
+  cleanupTimeoutMillis: 2_000,
 })
 
 const RESET_POLICIES: readonly ResetPolicy[] = ['auto', 'always', 'never']
-const KNOWN_KEYS = new Set<string>([...Object.keys(POOL_DEFAULTS), 'name'])
+const KNOWN_KEYS = new Set<string>([...Object.keys(POOL_DEFAULTS), 'name', 'onConnect', 'log'])
 
 // Timers cannot wait longer than this (about 24.8 days); a longer setting
 // would fire at once.
-const MAX_TIMER_MILLIS = 2 ** 31 - 1
+export const MAX_TIMER_MILLIS = 2 ** 31 - 1
 
 let poolCounter = 0
 
@@ -85,7 +127,7 @@ let poolCounter = 0
  * Validates options and returns the frozen config. Every problem is
  * reported at once, one line per field, so a user fixes them in one go.
  */
-export function resolvePoolOptions(options: PoolOptions = {}): PoolConfig {
+export function resolvePoolOptions<C = unknown>(options: PoolOptions<C> = {}): PoolConfig<C> {
   const problems: string[] = []
 
   if (options === null || typeof options !== 'object') {
@@ -99,7 +141,7 @@ export function resolvePoolOptions(options: PoolOptions = {}): PoolConfig {
     }
   }
 
-  const integer = (key: keyof PoolOptions, min: number, allowInfinity = false): number => {
+  const integer = (key: keyof PoolOptions<C>, min: number, allowInfinity = false): number => {
     const value = options[key] ?? POOL_DEFAULTS[key as keyof typeof POOL_DEFAULTS]
     if (allowInfinity && value === Infinity) {
       return Infinity
@@ -130,7 +172,17 @@ export function resolvePoolOptions(options: PoolOptions = {}): PoolConfig {
     problems.push(`name must be a non-empty string, got ${describeValue(name)}`)
   }
 
-  const config: PoolConfig = {
+  const allowExitOnIdle = options.allowExitOnIdle ?? POOL_DEFAULTS.allowExitOnIdle
+  if (typeof allowExitOnIdle !== 'boolean') {
+    problems.push(`allowExitOnIdle must be a boolean, got ${describeValue(allowExitOnIdle)}`)
+  }
+  for (const hook of ['onConnect', 'log'] as const) {
+    if (options[hook] !== undefined && typeof options[hook] !== 'function') {
+      problems.push(`${hook} must be a function, got ${describeValue(options[hook])}`)
+    }
+  }
+
+  const config: PoolConfig<C> = {
     min,
     max,
     acquireTimeoutMillis: integer('acquireTimeoutMillis', 1),
@@ -143,6 +195,11 @@ export function resolvePoolOptions(options: PoolOptions = {}): PoolConfig {
     maxLeaseMillis: integer('maxLeaseMillis', 0),
     reset,
     name,
+    maxUses: integer('maxUses', 0),
+    allowExitOnIdle,
+    cleanupTimeoutMillis: integer('cleanupTimeoutMillis', 1),
+    onConnect: options.onConnect,
+    log: options.log,
   }
 
   if (problems.length > 0) {

@@ -3,11 +3,16 @@ import tarn from 'tarn'
 type TarnResource<T> = { resource: T; timestamp: number; settle(): void; resolve(): TarnResource<T> }
 
 /**
- * tarn opens and closes resources, keeps the idle and used lists and reaps
- * idle ones. This subclass adds what the pool needs that tarn does not
- * expose: a synchronous hand-out of an idle resource (the fast path: no
- * promise, no timer), a release that allocates nothing, opening one resource
- * on request, and taking out a specific resource.
+ * tarn opens and closes resources, keeps the idle (`free`) and taken
+ * (`used`) lists and reaps idle ones. This subclass adds what the pool needs
+ * that tarn does not expose: a synchronous hand-out of an idle resource (the
+ * fast path: no promise, no timer), a release that allocates nothing,
+ * opening one resource on request, and evicting a specific resource from
+ * whichever list holds it.
+ *
+ * It reaches into tarn's protected `free`, `used`, `_create`, `_destroy`,
+ * `_startReaping` and `interval`: tarn is pinned to its 3.1 minor, and
+ * test/unit/tarn-canary.test.ts fails if those change.
  */
 export class TarnPool<T> extends tarn.Pool<T> {
   /** Hands out the most recently used idle resource synchronously, or `undefined` when none is idle. */
@@ -25,7 +30,7 @@ export class TarnPool<T> extends tarn.Pool<T> {
   }
 
   /**
-   * Moves a leased resource back to the idle list, reusing tarn's record of
+   * Moves a taken resource back to the idle list, reusing tarn's record of
    * it (tarn's own `release` allocates a new record and a promise).
    */
   releaseResource(resource: T): void {
@@ -34,10 +39,6 @@ export class TarnPool<T> extends tarn.Pool<T> {
       const entry = used[i]!
       if (entry.resource !== resource) {
         continue
-      }
-      if (this.destroyed) {
-        this.release(resource)
-        return
       }
       // Order in `used` carries no meaning: swap-remove instead of splice.
       used[i] = used[used.length - 1]!
@@ -48,45 +49,41 @@ export class TarnPool<T> extends tarn.Pool<T> {
     }
   }
 
-  /** Takes a leased resource out of the pool and destroys it. */
-  destroyUsed(resource: T): void {
-    const used = removeResource(this.used as TarnResource<T>[], resource)
-    if (used !== undefined) {
-      used.settle()
-      void this._destroy(resource)
-      this._tryAcquireOrCreate()
-    }
-  }
-
-  /** Takes an idle resource out of the pool and destroys it. */
-  destroyIdle(resource: T): boolean {
-    const free = removeResource(this.free as TarnResource<T>[], resource)
-    if (free === undefined) {
+  /** Takes a resource out of whichever list holds it and destroys it. False when neither does. */
+  evict(resource: T): boolean {
+    const entry =
+      removeResource(this.used as TarnResource<T>[], resource) ?? removeResource(this.free as TarnResource<T>[], resource)
+    if (entry === undefined) {
       return false
     }
-    free.settle()
+    entry.settle()
     void this._destroy(resource)
-    this._tryAcquireOrCreate()
     return true
   }
 
-  /** Idle resources matching `predicate`, for eviction during reaping. */
-  idleWhere(predicate: (resource: T) => boolean): T[] {
-    return this.free.filter((free) => predicate(free.resource)).map((free) => free.resource)
-  }
-
-  /** Leased resources, for leak detection and `holders()`. */
+  /** Taken resources (reserved, leased or returning), for the sweeper and `holders()`. */
   usedResources(): T[] {
     return this.used.map((used) => used.resource)
   }
 
-  /** Opens one connection; it lands in the idle list. */
+  /** Idle resources. */
+  idleResources(): T[] {
+    return this.free.map((free) => free.resource)
+  }
+
+  /** Opens one resource; it lands in the idle list. */
   createOne(): Promise<T> {
     return this._create().promise
   }
 
   get isDestroyed(): boolean {
     return this.destroyed
+  }
+
+  // The reaper must not keep the process alive: open sockets decide that.
+  override _startReaping(): void {
+    super._startReaping()
+    this.interval?.unref()
   }
 }
 

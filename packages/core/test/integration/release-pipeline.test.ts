@@ -81,19 +81,19 @@ describe.each(testDatabases())('release pipeline on $dialect', (db) => {
     expect(await pool.use((connection) => run(db, connection, 'SELECT 1 AS one'))).toEqual([{ one: 1 }])
   })
 
-  it('waits for a statement still in flight at release, then rolls back', async () => {
+  it('cancels a statement still in flight at release, then rolls back', async () => {
     pool = createPool(connector, { max: 1 })
     const marker = randomUUID()
     const lease = await pool.acquire()
     const connection = lease.connection
     await run(db, connection, 'BEGIN')
     await run(db, connection, insertSql, [marker])
-    const inFlight = run(db, connection, sleepSql(0.3)).then(() => 'done', () => 'failed')
-    await lease.release() // while SLEEP runs
-    expect(await inFlight).toBe('done')
+    const inFlight = run(db, connection, sleepSql(30)).then(() => 'done', () => 'failed')
+    await lease.release() // while SLEEP runs: it is cancelled at once, not waited for
+    expect(await inFlight).toBe('failed')
     expect(await visibleRows(marker)).toBe(0)
     await pool.use(async (next, nextLease) => {
-      expect(connector.isBusy(next)).toBe(false)
+      expect(next).toBe(connection)
       expect(nextLease.transactionState()).toBe('idle')
       expect(await run(db, next, 'SELECT 2 AS two')).toEqual([{ two: 2 }])
     })
@@ -139,7 +139,8 @@ describe.each(testDatabases())('release pipeline on $dialect', (db) => {
     await killFromOutside(db, admin, killedId)
     await expect(run(db, lease.connection, 'SELECT 1')).rejects.toThrow()
     await lease.release()
-    expect(pool.stats().destroyed).toBe(1)
+    // The server's goodbye may still be on its way: the release does not wait for it.
+    await expect.poll(() => pool!.stats().destroyed).toBe(1)
     const nextId = await pool.use((connection) => serverId(db, connection))
     expect(nextId).not.toBe(killedId)
   })

@@ -1,38 +1,145 @@
-import type { ConnectFailureKind, Connector, InterruptScope, TransactionState } from '../../src/index.js'
+import type {
+  ConnectFailureKind,
+  ConnectionHandle,
+  Connector,
+  InterruptScope,
+  TransactionState,
+} from '../../src/index.js'
 
-/** An in-memory connection whose protocol state a test sets directly. */
-export class FakeConnection {
+/**
+ * An in-memory connection whose protocol state a test sets directly; it is
+ * its own handle (`client` is itself). Faults are set on it or on its
+ * connector: a ping that fails, never answers or breaks the connection on
+ * the way; a rollback that fails or hangs; an interrupt that hangs.
+ */
+export class FakeConnection implements ConnectionHandle<FakeConnection> {
   static #ids = 0
   readonly id = ++FakeConnection.#ids
+  readonly client = this
+  readonly #connector: FakeConnector
   transaction: TransactionState = 'idle'
   busy = false
   sessionChanged = false
   broken = false
   closed = false
+  keepsProcessAlive = true
   /** Statements the pool sent on its own (rollback, reset, ping). */
   readonly statements: string[] = []
+  /** Interrupts the pool asked for, and whether their fence let them through. */
   readonly interrupts: InterruptScope[] = []
+  readonly fencedOut: InterruptScope[] = []
   #whenIdle: (() => void)[] = []
   #onBroken: ((error: Error) => void)[] = []
   failRollback = false
+  hangRollback = false
+  /** Runs inside the rollback, before it answers (e.g. to break the connection mid-clean). */
+  duringRollback: (() => void) | undefined
+  /** A cancel that the statement ignores (a dead path): only a break ends it. */
+  ignoreCancel = false
+  /** The next interrupt waits for `releaseInterrupt()` before it checks its fence. */
+  holdInterrupt = false
+  #heldInterrupts: (() => void)[] = []
+
+  constructor(connector: FakeConnector) {
+    this.#connector = connector
+  }
 
   finishQuery(): void {
     this.busy = false
     for (const resolve of this.#whenIdle.splice(0)) resolve()
   }
 
-  whenIdle(): Promise<void> {
-    return this.busy && !this.broken ? new Promise((resolve) => this.#whenIdle.push(resolve)) : Promise.resolve()
-  }
-
   break(error = new Error('connection terminated')): void {
+    if (this.broken) return
     this.broken = true
     for (const listener of this.#onBroken.splice(0)) listener(error)
     this.finishQuery()
   }
 
+  releaseInterrupts(): void {
+    for (const go of this.#heldInterrupts.splice(0)) go()
+  }
+
+  transactionState(): TransactionState {
+    return this.transaction
+  }
+
+  isBusy(): boolean {
+    return this.busy
+  }
+
+  whenIdle(): Promise<void> {
+    return this.busy && !this.broken ? new Promise((resolve) => this.#whenIdle.push(resolve)) : Promise.resolve()
+  }
+
+  isSessionChanged(): boolean {
+    return this.sessionChanged
+  }
+
+  acceptSession(): void {
+    this.sessionChanged = false
+  }
+
+  isBroken(): boolean {
+    return this.broken
+  }
+
   onBroken(listener: (error: Error) => void): void {
+    if (this.broken) {
+      queueMicrotask(() => listener(new Error('connection terminated')))
+      return
+    }
     this.#onBroken.push(listener)
+  }
+
+  async rollback(): Promise<void> {
+    this.statements.push('ROLLBACK')
+    if (this.hangRollback) return new Promise(() => {})
+    if (this.failRollback) throw new Error('rollback failed')
+    this.duringRollback?.()
+    this.transaction = 'idle'
+  }
+
+  async resetSession(): Promise<void> {
+    this.statements.push('RESET')
+    this.sessionChanged = false
+  }
+
+  ping(): Promise<void> {
+    const connector = this.#connector
+    connector.pings++
+    this.statements.push('PING')
+    if (connector.pingBreaks) {
+      // As pg does on a reset socket: 'error' synchronously, the ping's rejection a tick later.
+      this.break(new Error('read ECONNRESET'))
+      return Promise.reject(new Error('read ECONNRESET'))
+    }
+    if (connector.pingHangs) return new Promise(() => {})
+    return connector.pingFails ? Promise.reject(new Error('ping failed')) : Promise.resolve()
+  }
+
+  async interrupt(scope: InterruptScope, isCurrent: () => boolean): Promise<void> {
+    if (this.holdInterrupt) {
+      await new Promise<void>((resolve) => this.#heldInterrupts.push(resolve))
+    }
+    if (!isCurrent()) {
+      this.fencedOut.push(scope)
+      return
+    }
+    this.interrupts.push(scope)
+    if (scope === 'query') {
+      if (!this.ignoreCancel) this.finishQuery()
+    } else this.break(new Error('terminating connection due to administrator command'))
+  }
+
+  async close(): Promise<void> {
+    this.closed = true
+    // As a destroyed socket does: whatever was running fails.
+    this.finishQuery()
+  }
+
+  setKeepsProcessAlive(keep: boolean): void {
+    this.keepsProcessAlive = keep
   }
 }
 
@@ -56,6 +163,8 @@ export class FakeConnector implements Connector<FakeConnection> {
   readonly failures: ConnectError[] = []
   failAlways: ConnectError | undefined
   pingFails = false
+  pingHangs = false
+  pingBreaks = false
   pings = 0
 
   /** Connects in progress now, and the most ever in progress at once. */
@@ -81,70 +190,12 @@ export class FakeConnector implements Connector<FakeConnection> {
     if (failure) {
       throw failure
     }
-    const connection = new FakeConnection()
+    const connection = new FakeConnection(this)
     this.connections.push(connection)
     return connection
   }
 
-  async close(connection: FakeConnection): Promise<void> {
-    connection.closed = true
-  }
-
-  transactionState(connection: FakeConnection): TransactionState {
-    return connection.transaction
-  }
-
-  isBusy(connection: FakeConnection): boolean {
-    return connection.busy
-  }
-
-  whenIdle(connection: FakeConnection): Promise<void> {
-    return connection.whenIdle()
-  }
-
-  isSessionChanged(connection: FakeConnection): boolean {
-    return connection.sessionChanged
-  }
-
-  isBroken(connection: FakeConnection): boolean {
-    return connection.broken
-  }
-
-  async rollback(connection: FakeConnection): Promise<void> {
-    connection.statements.push('ROLLBACK')
-    if (connection.failRollback) {
-      throw new Error('rollback failed')
-    }
-    connection.transaction = 'idle'
-  }
-
-  async resetSession(connection: FakeConnection): Promise<void> {
-    connection.statements.push('RESET')
-    connection.sessionChanged = false
-  }
-
-  async ping(connection: FakeConnection): Promise<void> {
-    this.pings++
-    connection.statements.push('PING')
-    if (this.pingFails) {
-      throw new Error('ping failed')
-    }
-  }
-
-  async interrupt(connection: FakeConnection, scope: InterruptScope): Promise<void> {
-    connection.interrupts.push(scope)
-    if (scope === 'query') {
-      connection.finishQuery()
-    } else {
-      connection.break()
-    }
-  }
-
   classifyConnectFailure(error: unknown): ConnectFailureKind {
     return error instanceof ConnectError ? error.kind : 'fatal'
-  }
-
-  onBroken(connection: FakeConnection, listener: (error: Error) => void): void {
-    connection.onBroken(listener)
   }
 }

@@ -147,20 +147,20 @@ describe('release hygiene', () => {
     expect(connection.statements).toEqual(['ROLLBACK', 'RESET'])
   })
 
-  it('waits for a statement in flight before judging the transaction state', async () => {
+  it('interrupts a statement still running at release at once, judging the transaction once it stopped', async () => {
     const { pool } = fakePool({ max: 1 })
     const lease = await pool.acquire()
     const connection = lease.connection
     connection.busy = true
+    connection.holdInterrupt = true
     connection.transaction = 'idle' // stale: the server has not answered yet
-    const released = lease.release()
-    await sleep(5)
-    expect(pool.stats().idle).toBe(0)
+    await lease.release() // does not wait for the statement
+    expect(pool.stats()).toMatchObject({ idle: 0, used: 1 }) // the slot stays taken
     connection.transaction = 'failed'
-    connection.finishQuery()
-    await released
+    connection.releaseInterrupts()
+    await expect.poll(() => pool.stats().idle).toBe(1)
+    expect(connection.interrupts).toEqual(['query'])
     expect(connection.statements).toEqual(['ROLLBACK'])
-    expect(pool.stats().idle).toBe(1)
   })
 
   it('destroys a connection that broke while leased', async () => {
@@ -485,13 +485,19 @@ describe('destroy', () => {
     expect(pool.stats()).toMatchObject({ size: 0, revoked: 1 })
   })
 
-  it('finishes even when a revoked lease never settles', async () => {
-    const { pool } = fakePool({ max: 1 })
+  it("finishes even when a revoked lease's statement never stops: the connection is closed", async () => {
+    const { pool } = fakePool({ max: 1, cleanupTimeoutMillis: 50 })
     const lease = await pool.acquire()
-    lease.connection.busy = true
-    // interrupt('query') finishes the fake statement; destroy must still end.
+    const connection = lease.connection
+    connection.busy = true
+    connection.ignoreCancel = true
+    const destroys: string[] = []
+    pool.on('destroy', (event) => destroys.push(event.reason))
     await pool.destroy({ graceMillis: 10 })
-    expect(pool.closed).toBe(true)
+    expect(connection.interrupts).toEqual(['query'])
+    expect(connection.closed).toBe(true)
+    expect(destroys).toEqual(['dirty'])
+    expect(pool.stats()).toMatchObject({ size: 0, revoked: 1 })
   })
 })
 

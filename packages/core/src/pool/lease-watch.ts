@@ -1,0 +1,122 @@
+import { ConnectionState } from './connection-state.js'
+import type { Lease } from './lease.js'
+import type { PoolEntry } from './pool-entry.js'
+
+export interface LeaseWatchSettings {
+  readonly leakDetectionMillis: number
+  readonly maxLeaseMillis: number
+}
+
+export interface LeaseWatchHandlers<C> {
+  /** Connections taken out of the idle set (the watch looks only at the leased ones). */
+  taken(): readonly PoolEntry<C>[]
+  /** Held past `leakDetectionMillis` (reported once per lease). */
+  leaked(entry: PoolEntry<C>, heldMillis: number): void
+  /** Held past `maxLeaseMillis`. */
+  overdue(entry: PoolEntry<C>): void
+  /** Its lease was garbage-collected while held. */
+  collected(entry: PoolEntry<C>): void
+}
+
+// How long a new lease waits before it is registered for garbage-collection
+// tracking, and how many may wait (see `track`).
+const NURSERY_MILLIS = 20
+const NURSERY_SIZE = 256
+
+/**
+ * Watches held leases: one sweeper interval (not a timer per lease) reports
+ * leaks and finds leases held past `maxLeaseMillis`; a FinalizationRegistry
+ * finds leases dropped without a release.
+ */
+export class LeaseWatch<C> {
+  readonly #settings: LeaseWatchSettings
+  readonly #handlers: LeaseWatchHandlers<C>
+  readonly #registry: FinalizationRegistry<PoolEntry<C>>
+  readonly #sweeper: ReturnType<typeof setInterval> | undefined
+  #nurseryLeases: Lease<C>[] = []
+  #nurseryEntries: PoolEntry<C>[] = []
+  #nurseryTimer: ReturnType<typeof setTimeout> | undefined
+
+  constructor(settings: LeaseWatchSettings, handlers: LeaseWatchHandlers<C>) {
+    this.#settings = settings
+    this.#handlers = handlers
+    this.#registry = new FinalizationRegistry((entry) => {
+      entry.gcTracked = false
+      handlers.collected(entry)
+    })
+    const watchMillis = [settings.leakDetectionMillis, settings.maxLeaseMillis].filter((ms) => ms > 0)
+    if (watchMillis.length > 0) {
+      const every = Math.min(1_000, Math.max(5, Math.floor(Math.min(...watchMillis) / 10)))
+      this.#sweeper = setInterval(() => this.#sweep(), every)
+      this.#sweeper.unref()
+    }
+  }
+
+  /**
+   * Registering every lease with the FinalizationRegistry costs about as
+   * much as the rest of an acquire and release together, and almost every
+   * lease is released within milliseconds. So leases wait in a nursery
+   * (held strongly: none can be collected unseen) and only those still held
+   * when it is adopted, a few milliseconds later, are registered.
+   */
+  track(lease: Lease<C>, entry: PoolEntry<C>): void {
+    this.#nurseryLeases.push(lease)
+    this.#nurseryEntries.push(entry)
+    // Bounded: a burst that never yields to the timer adopts as it goes.
+    if (this.#nurseryLeases.length > NURSERY_SIZE) {
+      this.#adopt()
+    } else {
+      this.#nurseryTimer ??= setTimeout(() => this.#adopt(), NURSERY_MILLIS).unref()
+    }
+  }
+
+  untrack(entry: PoolEntry<C>): void {
+    if (entry.gcTracked) {
+      entry.gcTracked = false
+      this.#registry.unregister(entry)
+    }
+  }
+
+  stop(): void {
+    clearInterval(this.#sweeper)
+    clearTimeout(this.#nurseryTimer)
+    this.#nurseryTimer = undefined
+    this.#nurseryLeases = []
+    this.#nurseryEntries = []
+  }
+
+  #adopt(): void {
+    clearTimeout(this.#nurseryTimer)
+    this.#nurseryTimer = undefined
+    const leases = this.#nurseryLeases
+    const entries = this.#nurseryEntries
+    this.#nurseryLeases = []
+    this.#nurseryEntries = []
+    for (let i = 0; i < leases.length; i++) {
+      const lease = leases[i]!
+      const entry = entries[i]!
+      if (lease.isHeld && !entry.gcTracked) {
+        entry.gcTracked = true
+        this.#registry.register(lease, entry, entry)
+      }
+    }
+  }
+
+  #sweep(): void {
+    const { leakDetectionMillis, maxLeaseMillis } = this.#settings
+    const now = performance.now()
+    for (const entry of this.#handlers.taken()) {
+      if (entry.state !== ConnectionState.Leased) {
+        continue
+      }
+      const held = now - entry.leasedAt
+      if (leakDetectionMillis > 0 && !entry.leakReported && held >= leakDetectionMillis) {
+        entry.leakReported = true
+        this.#handlers.leaked(entry, held)
+      }
+      if (maxLeaseMillis > 0 && held >= maxLeaseMillis) {
+        this.#handlers.overdue(entry)
+      }
+    }
+  }
+}

@@ -1,0 +1,82 @@
+import { EventEmitter } from 'node:events'
+import type { PoolEventListener, PoolEventName, PoolEvents } from './pool-events.js'
+import type { PoolLogEntry, PoolLogger } from './pool-options.js'
+
+/**
+ * The pool's events. Emitting to nobody costs one listener count; a
+ * throwing listener never breaks the pool's bookkeeping; and what must be
+ * heard (errors, leaks, revokes) goes to the `log` option — by default a
+ * process warning — when no listener takes it.
+ */
+export class PoolEventBus {
+  readonly #emitter = new EventEmitter()
+  readonly #pool: string
+  readonly #log: PoolLogger
+
+  constructor(pool: string, log: PoolLogger | undefined) {
+    this.#pool = pool
+    this.#log = log ?? emitProcessWarning
+  }
+
+  on<E extends PoolEventName>(event: E, listener: PoolEventListener<E>): void {
+    this.#emitter.on(event, listener)
+  }
+
+  off<E extends PoolEventName>(event: E, listener: PoolEventListener<E>): void {
+    this.#emitter.off(event, listener)
+  }
+
+  /** Listened to: worth building a payload for. */
+  wants(event: PoolEventName): boolean {
+    return this.#emitter.listenerCount(event) > 0
+  }
+
+  emit<E extends PoolEventName>(event: E, payload: PoolEvents[E]): void {
+    if (this.#emitter.listenerCount(event) === 0) {
+      return
+    }
+    try {
+      this.#emitter.emit(event, payload)
+    } catch (error) {
+      if (event === 'error') {
+        this.log('error', 'KYSELY_POOLED_ERROR', `an 'error' listener threw`, asError(error))
+      } else {
+        this.error(asError(error), `a '${event}' listener threw`)
+      }
+    }
+  }
+
+  /** An error no caller is waiting on: to the `'error'` listeners, else to the log. */
+  error(error: Error, context: string): void {
+    if (this.wants('error')) {
+      this.emit('error', { error, context })
+    } else {
+      this.log('error', 'KYSELY_POOLED_ERROR', `${context}: ${error.message}`, error)
+    }
+  }
+
+  /** To the event's listeners, else a warning in the log. */
+  emitOrWarn<E extends 'leak' | 'revoke'>(event: E, payload: PoolEvents[E], code: string, message: string): void {
+    if (this.wants(event)) {
+      this.emit(event, payload)
+    } else {
+      this.log('warn', code, message)
+    }
+  }
+
+  log(level: PoolLogEntry['level'], code: string, message: string, error?: Error): void {
+    try {
+      this.#log({ level, pool: this.#pool, code, message: `pool "${this.#pool}": ${message}`, ...(error ? { error } : {}) })
+    } catch {
+      // A failing logger has nowhere left to report to.
+    }
+  }
+}
+
+function emitProcessWarning(entry: PoolLogEntry): void {
+  process.emitWarning(entry.message, { code: entry.code, ...(entry.error?.stack ? { detail: entry.error.stack } : {}) })
+}
+
+export function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error))
+}
