@@ -7,6 +7,14 @@ export type {
 } from './connector/connector.js'
 export { postgresConnector, type PostgresConnectorOptions } from './connector/postgres-connector.js'
 export { mysqlConnector, type MysqlConnectorOptions } from './connector/mysql-connector.js'
+export type {
+  PostgresClient,
+  PostgresClientConfig,
+  PostgresQueryConfig,
+  PostgresQueryResult,
+  PostgresRow,
+} from './connector/driver-types/postgres-client.js'
+export type { MysqlConnection, MysqlConnectionOptions, MysqlQuery } from './connector/driver-types/mysql-connection.js'
 
 export { createPool, Pool, type AcquireOptions, type DestroyOptions } from './pool/pool.js'
 export { Lease } from './pool/lease.js'

@@ -1,4 +1,5 @@
 import type mysql from 'mysql2'
+import type { MysqlConnection, MysqlConnectionOptions } from './driver-types/mysql-connection.js'
 import type {
   ConnectFailureKind,
   ConnectOptions,
@@ -110,9 +111,9 @@ const PROTOCOL_CONNECTION_LOST = 'PROTOCOL_CONNECTION_LOST'
  * host (ENOTFOUND, EAI_*), TLS and configuration errors.
  */
 export function mysqlConnector(
-  urlOrConfig: string | mysql.ConnectionOptions,
+  urlOrConfig: string | MysqlConnectionOptions,
   options: MysqlConnectorOptions = {},
-): Connector<mysql.Connection> {
+): Connector<MysqlConnection> {
   return new MysqlConnector(urlOrConfig, options)
 }
 

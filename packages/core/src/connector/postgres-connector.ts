@@ -1,5 +1,6 @@
 import { connect as connectSocket, type Socket } from 'node:net'
 import type pg from 'pg'
+import type { PostgresClient, PostgresClientConfig } from './driver-types/postgres-client.js'
 import type {
   ConnectFailureKind,
   ConnectOptions,
@@ -107,9 +108,9 @@ const TRANSIENT_SQLSTATES = new Set([
  * server answered deliberately and a retry storm would only hide it.
  */
 export function postgresConnector(
-  urlOrConfig: string | pg.ClientConfig,
+  urlOrConfig: string | PostgresClientConfig,
   options: PostgresConnectorOptions = {},
-): Connector<pg.Client> {
+): Connector<PostgresClient> {
   return new PostgresConnector(urlOrConfig, options)
 }
 

@@ -14,7 +14,7 @@ describe('postgresConnector specifics', () => {
   let client: pg.Client
 
   beforeAll(async () => {
-    client = await connector.connect(CONNECT)
+    client = (await connector.connect(CONNECT)) as pg.Client
   })
   afterAll(async () => {
     await connector.close(client)
@@ -65,8 +65,8 @@ describe('mysqlConnector specifics', () => {
     admin = await openAdmin(db)
     await admin.query('CREATE TABLE IF NOT EXISTS kp_core_spec_rows (id int PRIMARY KEY, n int NOT NULL) ENGINE=InnoDB')
     await admin.query('INSERT IGNORE INTO kp_core_spec_rows VALUES (1, 0), (2, 0)')
-    a = await connector.connect(CONNECT)
-    b = await connector.connect(CONNECT)
+    a = (await connector.connect(CONNECT)) as mysql.Connection
+    b = (await connector.connect(CONNECT)) as mysql.Connection
   })
   afterAll(async () => {
     await Promise.all([connector.close(a), connector.close(b)])

@@ -121,9 +121,9 @@ describe.each(testDatabases())('instrumentPool on $dialect', (db) => {
   })
 
   it('unregister() stops the listeners and the observable callbacks', async () => {
-    otel = inMemoryMetrics()
+    const o = (otel = inMemoryMetrics())
     pool = createPool(connectorFor(db), { name: `otel-off-${db.dialect}`, max: 1 })
-    const instrumentation = instrumentPool(pool, { meterProvider: otel.meterProvider })
+    const instrumentation = instrumentPool(pool, { meterProvider: o.meterProvider })
     await pool.use((connection) => run(db, connection, 'SELECT 1 AS one'))
 
     let m = await otel.collect()
@@ -135,7 +135,7 @@ describe.each(testDatabases())('instrumentPool on $dialect', (db) => {
     await pool.use(async (connection) => {
       await run(db, connection, 'SELECT 1 AS one')
       // The gauges keep their last observed value (idle 1, used 0): nobody observes the lease.
-      m = await otel.collect()
+      m = await o.collect()
     })
     expect(histogram(m, POOL_METRICS.useTime).count).toBe(1)
     expect(histogram(m, POOL_METRICS.waitTime).count).toBe(1)
