@@ -1,2 +1,0 @@
-'use strict'
-module.exports = require('./require-esm.cjs')('@kysely-pooled/core', () => require('../dist/index.js'))

@@ -1,2 +1,0 @@
-'use strict'
-module.exports = require('./require-esm.cjs')('kysely-pooled', () => require('../dist/index.js'))
