@@ -40,8 +40,14 @@ export { LeaseReleasedError } from './errors/lease-released-error.js'
 export { LeaseRevokedError, type LeaseRevokeReason } from './errors/lease-revoked-error.js'
 
 export {
+  DEFAULT_HEADROOM_RATIO,
+  PGBOUNCER_DEFAULT_MAX_CLIENT_CONN,
   recommendPoolSize,
   PoolSizingError,
+  type PoolerSizeInput,
+  type PoolerSizeRecommendation,
   type PoolSizeInput,
   type PoolSizeRecommendation,
+  type SizingDatabase,
 } from './sizing/recommend-pool-size.js'
+export { serverSidePoolerAdvice } from './sizing/server-side-pooler.js'
