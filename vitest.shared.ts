@@ -9,5 +9,6 @@ const source = (path: string) => fileURLToPath(new URL(path, import.meta.url))
 export const workspaceAliases = [
   { find: /^@kysely-pooled\/core$/, replacement: source('./packages/core/src/index.ts') },
   { find: /^@kysely-pooled\/core\/testing$/, replacement: source('./packages/core/src/testing/index.ts') },
+  { find: /^@kysely-pooled\/core\/opentelemetry$/, replacement: source('./packages/core/src/opentelemetry/index.ts') },
   { find: /^kysely-pooled$/, replacement: source('./packages/kysely-pooled/src/index.ts') },
 ]

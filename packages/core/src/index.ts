@@ -10,6 +10,14 @@ export type { ConnectorOptions } from './connector/connector-options.js'
 export { StalledStatementError } from './connector/stalled-statement-error.js'
 export { postgresConnector, type PostgresConnectorOptions } from './connector/postgres-connector.js'
 export { mysqlConnector, type MysqlConnectorOptions } from './connector/mysql-connector.js'
+export type {
+  PostgresClient,
+  PostgresClientConfig,
+  PostgresQueryConfig,
+  PostgresQueryResult,
+  PostgresRow,
+} from './connector/driver-types/postgres-client.js'
+export type { MysqlConnection, MysqlConnectionOptions, MysqlQuery } from './connector/driver-types/mysql-connection.js'
 
 export { createPool, Pool, type AcquireOptions, type DestroyOptions } from './pool/pool.js'
 export { Lease } from './pool/lease.js'
@@ -37,8 +45,14 @@ export { LeaseReleasedError } from './errors/lease-released-error.js'
 export { LeaseRevokedError, type LeaseRevokeReason } from './errors/lease-revoked-error.js'
 
 export {
+  DEFAULT_HEADROOM_RATIO,
+  PGBOUNCER_DEFAULT_MAX_CLIENT_CONN,
   recommendPoolSize,
   PoolSizingError,
+  type PoolerSizeInput,
+  type PoolerSizeRecommendation,
   type PoolSizeInput,
   type PoolSizeRecommendation,
+  type SizingDatabase,
 } from './sizing/recommend-pool-size.js'
+export { serverSidePoolerAdvice } from './sizing/server-side-pooler.js'

@@ -1,4 +1,5 @@
 import type mysql from 'mysql2'
+import type { MysqlConnection, MysqlConnectionOptions } from './driver-types/mysql-connection.js'
 import type { ConnectFailureKind, ConnectOptions, Connector } from './connector.js'
 import { classifySystemConnectFailure } from './connect-failure-codes.js'
 import { connectWithin } from './connect-within.js'
@@ -48,9 +49,9 @@ const DEFAULT_KEEPALIVE_DELAY_MILLIS = 10_000
  * `PoolConfigError` at once.
  */
 export function mysqlConnector(
-  urlOrConfig: string | mysql.ConnectionOptions,
+  urlOrConfig: string | MysqlConnectionOptions,
   options: MysqlConnectorOptions = {},
-): Connector<mysql.Connection> {
+): Connector<MysqlConnection> {
   return new MysqlConnector(urlOrConfig, options)
 }
 

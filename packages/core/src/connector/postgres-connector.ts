@@ -1,4 +1,5 @@
 import type pg from 'pg'
+import type { PostgresClient, PostgresClientConfig } from './driver-types/postgres-client.js'
 import type { ConnectFailureKind, ConnectOptions, Connector } from './connector.js'
 import { classifySystemConnectFailure } from './connect-failure-codes.js'
 import { connectWithin } from './connect-within.js'
@@ -51,9 +52,9 @@ const DEFAULT_KEEPALIVE_DELAY_MILLIS = 10_000
  * A connection string that does not parse is a `PoolConfigError` at once.
  */
 export function postgresConnector(
-  urlOrConfig: string | pg.ClientConfig,
+  urlOrConfig: string | PostgresClientConfig,
   options: PostgresConnectorOptions = {},
-): Connector<pg.Client> {
+): Connector<PostgresClient> {
   return new PostgresConnector(urlOrConfig, options)
 }
 

@@ -1,5 +1,6 @@
 import { PoolConfigError } from '../errors/pool-config-error.js'
 import { describeValue } from '../util/describe-value.js'
+import { suggestOption } from './suggest-option.js'
 
 /** What to do with session state (settings, temp tables, locks…) on release. */
 export type ResetPolicy = 'auto' | 'always' | 'never'
@@ -136,8 +137,7 @@ export function resolvePoolOptions<C = unknown>(options: PoolOptions<C> = {}): P
 
   for (const key of Object.keys(options)) {
     if (!KNOWN_KEYS.has(key)) {
-      const hint = closestKey(key)
-      problems.push(`unknown option "${key}"${hint ? ` (did you mean "${hint}"?)` : ''}`)
+      problems.push(`unknown option "${key}"${suggestOption(key, KNOWN_KEYS)}`)
     }
   }
 
@@ -206,15 +206,4 @@ export function resolvePoolOptions<C = unknown>(options: PoolOptions<C> = {}): P
     throw new PoolConfigError(problems)
   }
   return Object.freeze(config)
-}
-
-function closestKey(key: string): string | undefined {
-  const lower = key.toLowerCase()
-  for (const known of KNOWN_KEYS) {
-    const k = known.toLowerCase()
-    if (k.startsWith(lower.slice(0, 6)) || lower.startsWith(k.replace(/millis$/, ''))) {
-      return known
-    }
-  }
-  return undefined
 }

@@ -17,7 +17,7 @@ describe('postgresConnector specifics', () => {
   let client: pg.Client
 
   beforeAll(async () => {
-    handle = await connector.connect(CONNECT)
+    handle = (await connector.connect(CONNECT)) as unknown as ConnectionHandle<pg.Client>
     client = handle.client
   })
   afterAll(async () => {
@@ -73,8 +73,8 @@ describe('mysqlConnector specifics', () => {
     admin = await openAdmin(db)
     await admin.query('CREATE TABLE IF NOT EXISTS kp_core_spec_rows (id int PRIMARY KEY, n int NOT NULL) ENGINE=InnoDB')
     await admin.query('INSERT IGNORE INTO kp_core_spec_rows VALUES (1, 0), (2, 0)')
-    a = await connector.connect(CONNECT)
-    b = await connector.connect(CONNECT)
+    a = (await connector.connect(CONNECT)) as unknown as ConnectionHandle<mysql.Connection>
+    b = (await connector.connect(CONNECT)) as unknown as ConnectionHandle<mysql.Connection>
   })
   afterAll(async () => {
     await Promise.all([a.close(), b.close()])

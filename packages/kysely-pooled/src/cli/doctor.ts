@@ -1,6 +1,15 @@
 import { parseArgs } from 'node:util'
-import { PoolSizingError, recommendPoolSize, type PoolSizeRecommendation } from '@kysely-pooled/core'
+import {
+  DEFAULT_HEADROOM_RATIO,
+  PGBOUNCER_DEFAULT_MAX_CLIENT_CONN,
+  PoolSizingError,
+  recommendPoolSize,
+  serverSidePoolerAdvice,
+  type PoolerSizeInput,
+  type PoolSizeRecommendation,
+} from '@kysely-pooled/core'
 import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_PROBLEM, type CliIo } from './cli-io.js'
+import { packageVersion } from './package-version.js'
 import { parseDatabaseUrl, scrubSecrets, type DatabaseUrl } from './database-url.js'
 import {
   createServerProbe,
@@ -11,13 +20,14 @@ import {
   type ServerProbe,
 } from './server-probe.js'
 
-export const DOCTOR_HELP = `Usage: kysely-pooled doctor <url> [options]
+export const DOCTOR_HELP = `Usage: kysely-pooled doctor [<url>] [options]
 
 Connects to a PostgreSQL or MySQL/MariaDB server and prints its version, its
 connection limits and use, what opening a connection costs next to a query,
 and the pool size (max per process) that keeps all your processes inside the
 server's limit. The scheme picks the driver: postgres://, postgresql:// (pg),
-mysql://, mariadb:// (mysql2).
+mysql://, mariadb:// (mysql2). Without <url>, the URL is read from
+DATABASE_URL, which keeps the password out of your shell history.
 
 Options:
   --processes <n>    processes per host, each with its own pool (default 1)
@@ -25,10 +35,19 @@ Options:
   --concurrency <n>  expected peak concurrent queries per process; caps max
   --reserved <n>     connections to leave to others; default: the server's
                      reserved slots + the connections in use now
-  --headroom <pct>   share of the budget kept free, in percent (default 10)
+  --headroom <pct>   share of each budget kept free for deploys and surprises,
+                     in percent (default ${DEFAULT_HEADROOM_RATIO * 100}, as recommendPoolSize)
+  --pooler <mode>    PostgreSQL behind a pooler: 'transaction' (PgBouncer,
+                     Supavisor, RDS Proxy…) sizes its two budgets; 'none'
+  --pooler-pool-size <n>
+                     the pooler's server connections (PgBouncer default_pool_size)
+  --pooler-max-client-conn <n>
+                     the client connections it accepts (PgBouncer max_client_conn,
+                     default ${PGBOUNCER_DEFAULT_MAX_CLIENT_CONN})
   --samples <n>      tries per timing, median reported (default 5)
   --timeout <ms>     connect timeout (default 5000)
   -h, --help         show this help
+  -v, --version      print the version
 
 Exit codes: 0 done; 1 the processes cannot fit in the server's limit;
 2 bad arguments or URL, or the server could not be reached.
@@ -40,16 +59,21 @@ interface DoctorOptions {
   readonly hosts: number
   readonly concurrency: number | undefined
   readonly reserved: number | undefined
-  readonly headroomRatio: number
+  /** `undefined`: recommendPoolSize's default. */
+  readonly headroomRatio: number | undefined
+  readonly pooler: PoolerSizeInput | undefined
   readonly samples: number
   readonly timeoutMillis: number
 }
 
-/** Runs `kysely-pooled doctor`; resolves the exit code. Never throws, never prints a password. */
-export async function runDoctor(argv: readonly string[], io: CliIo): Promise<number> {
+/**
+ * Runs `kysely-pooled doctor`; resolves the exit code. Never throws, never
+ * prints a password. `env` supplies `DATABASE_URL` when no URL is given.
+ */
+export async function runDoctor(argv: readonly string[], io: CliIo, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   let secrets: readonly string[] = []
   try {
-    const options = parseDoctorArgs(argv, io)
+    const options = parseDoctorArgs(argv, io, env)
     if (options === undefined) {
       return EXIT_OK
     }
@@ -64,7 +88,7 @@ export async function runDoctor(argv: readonly string[], io: CliIo): Promise<num
   }
 }
 
-function parseDoctorArgs(argv: readonly string[], io: CliIo): DoctorOptions | undefined {
+function parseDoctorArgs(argv: readonly string[], io: CliIo, env: NodeJS.ProcessEnv): DoctorOptions | undefined {
   let parsed: ReturnType<typeof parse>
   try {
     parsed = parse(argv)
@@ -77,25 +101,65 @@ function parseDoctorArgs(argv: readonly string[], io: CliIo): DoctorOptions | un
     io.out(DOCTOR_HELP)
     return undefined
   }
-  if (positionals.length !== 1) {
-    throw new CliError(
-      positionals.length === 0 ? 'missing <url> (see --help)' : 'expected exactly one <url> (see --help)',
-    )
+  if (values.version) {
+    io.out(`${packageVersion()}\n`)
+    return undefined
   }
-  const headroomPercent = values.headroom === undefined ? 10 : Number(values.headroom)
-  if (!(headroomPercent >= 0 && headroomPercent < 100)) {
-    throw new CliError('--headroom must be a percentage from 0 up to 100')
+  if (positionals.length > 1) {
+    throw new CliError('expected exactly one <url> (see --help)')
   }
+  const fromEnv = env.DATABASE_URL?.trim()
+  const rawUrl = positionals[0] ?? (fromEnv ? fromEnv : undefined)
+  if (rawUrl === undefined) {
+    throw new CliError('missing <url>: pass it, or set DATABASE_URL (see --help)')
+  }
+  let headroomRatio: number | undefined
+  if (values.headroom !== undefined) {
+    const percent = Number(values.headroom)
+    if (values.headroom.trim() === '' || !(percent >= 0 && percent < 100)) {
+      throw new CliError('--headroom must be a percentage from 0 up to 100')
+    }
+    headroomRatio = percent / 100
+  }
+  const url = parseDatabaseUrl(rawUrl)
   return {
-    url: parseDatabaseUrl(positionals[0]!),
+    url,
     processes: integerOption('processes', values.processes, 1) ?? 1,
     hosts: integerOption('hosts', values.hosts, 1) ?? 1,
     concurrency: integerOption('concurrency', values.concurrency, 1),
     reserved: integerOption('reserved', values.reserved, 0),
-    headroomRatio: headroomPercent / 100,
+    headroomRatio,
+    pooler: poolerOptions(values, url),
     samples: integerOption('samples', values.samples, 1) ?? 5,
     timeoutMillis: integerOption('timeout', values.timeout, 1) ?? 5_000,
   }
+}
+
+function poolerOptions(values: ReturnType<typeof parse>['values'], url: DatabaseUrl): PoolerSizeInput | undefined {
+  const mode = values.pooler ?? 'none'
+  const poolSize = integerOption('pooler-pool-size', values['pooler-pool-size'], 1)
+  const maxClientConnections = integerOption('pooler-max-client-conn', values['pooler-max-client-conn'], 1)
+  if (mode === 'none') {
+    if (poolSize !== undefined || maxClientConnections !== undefined) {
+      throw new CliError('--pooler-pool-size and --pooler-max-client-conn need --pooler transaction')
+    }
+    return undefined
+  }
+  if (mode === 'session') {
+    throw new CliError(
+      '--pooler session: a session pooler pins one server connection per client connection; size as without a pooler (omit --pooler)',
+    )
+  }
+  if (mode !== 'transaction') {
+    throw new CliError("--pooler must be 'transaction' or 'none'")
+  }
+  if (url.dialect === 'mysql') {
+    throw new CliError(`--pooler is for PgBouncer in front of PostgreSQL; for MySQL/MariaDB, ${serverSidePoolerAdvice('mysql')}`)
+  }
+  if (poolSize === undefined) {
+    throw new CliError("--pooler transaction needs --pooler-pool-size <n> (PgBouncer's default_pool_size)")
+  }
+  return { poolSize, ...(maxClientConnections === undefined ? {} : { maxClientConnections }) }
 }
 
 function parse(argv: readonly string[]) {
@@ -109,9 +173,13 @@ function parse(argv: readonly string[]) {
       concurrency: { type: 'string' },
       reserved: { type: 'string' },
       headroom: { type: 'string' },
+      pooler: { type: 'string' },
+      'pooler-pool-size': { type: 'string' },
+      'pooler-max-client-conn': { type: 'string' },
       samples: { type: 'string' },
       timeout: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean', short: 'v' },
     },
   })
 }
@@ -177,6 +245,8 @@ async function diagnose(options: DoctorOptions, io: CliIo): Promise<number> {
       hosts: options.hosts,
       concurrentQueries: options.concurrency,
       headroomRatio: options.headroomRatio,
+      database: url.dialect,
+      pooler: options.pooler,
     })
   } catch (error) {
     if (!(error instanceof PoolSizingError)) throw error
@@ -190,6 +260,17 @@ async function diagnose(options: DoctorOptions, io: CliIo): Promise<number> {
   out.push(`  => pool: { max: ${recommendation.max} } in each process`)
   if (options.concurrency === undefined) {
     out.push('     (an upper bound: aim lower; size by peak concurrent queries with --concurrency, 1 for a CLI tool)')
+  }
+  out.push('')
+  if (recommendation.pooler !== undefined) {
+    const { poolSize, maxClientConnections, serverBudget } = recommendation.pooler
+    out.push('two budgets behind the pooler:')
+    out.push(`  client side: processes × max = ${recommendation.total} <= PgBouncer max_client_conn ${maxClientConnections}`)
+    out.push(`  server side: default_pool_size ${poolSize} <= max_connections - reserved = ${serverBudget} (after headroom)`)
+    out.push(`  at most ${poolSize} transactions run at once; the other clients wait in PgBouncer, not in the server`)
+    out.push("  under transaction pooling, session state does not stay put: use the dialect's pooler: 'transaction'")
+  } else {
+    out.push(`when one server is not enough: ${serverSidePoolerAdvice(url.dialect)}`)
   }
   io.out(`${out.join('\n')}\n`)
   return EXIT_OK

@@ -1,18 +1,27 @@
 import { EXIT_FAILURE, EXIT_OK, type CliIo } from './cli-io.js'
 import { runDoctor } from './doctor.js'
+import { packageVersion } from './package-version.js'
 
 export const CLI_HELP = `Usage: kysely-pooled <command> [options]
 
 Commands:
-  doctor <url>   inspect a database server's connection limits and costs and
+  doctor [<url>] inspect a database server's connection limits and costs and
                  recommend a pool size (kysely-pooled doctor --help)
+
+Options:
+  -h, --help     show this help
+  -v, --version  print the version
 `
 
-/** The `kysely-pooled` command line; resolves the exit code. */
-export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+/** The `kysely-pooled` command line; resolves the exit code. `env` supplies `DATABASE_URL`. */
+export async function runCli(argv: readonly string[], io: CliIo, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const [command, ...rest] = argv
   if (command === 'doctor') {
-    return runDoctor(rest, io)
+    return runDoctor(rest, io, env)
+  }
+  if (command === '--version' || command === '-v') {
+    io.out(`${packageVersion()}\n`)
+    return EXIT_OK
   }
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     io.out(CLI_HELP)

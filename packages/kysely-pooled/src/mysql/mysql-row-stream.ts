@@ -1,4 +1,4 @@
-import type { Connection } from 'mysql2'
+import type { MysqlConnection as Connection } from '@kysely-pooled/core'
 import type { Readable } from 'node:stream'
 
 type Query = ReturnType<Connection['query']>

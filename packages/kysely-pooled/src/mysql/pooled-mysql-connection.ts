@@ -1,5 +1,5 @@
 import type { CompiledQuery, QueryResult } from 'kysely'
-import type { Connection } from 'mysql2'
+import type { MysqlConnection as Connection } from '@kysely-pooled/core'
 import { extendStackTrace } from '../shared/extend-stack-trace.js'
 import { LeaseConnection } from '../shared/lease-connection.js'
 import { MysqlRowStream } from './mysql-row-stream.js'

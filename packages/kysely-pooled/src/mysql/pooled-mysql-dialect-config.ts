@@ -1,4 +1,4 @@
-import type { Connection, ConnectionOptions } from 'mysql2'
+import type { MysqlConnection as Connection, MysqlConnectionOptions as ConnectionOptions } from '@kysely-pooled/core'
 import type { PooledDialectConfigBase } from '../shared/pooled-dialect-config.js'
 
 /**

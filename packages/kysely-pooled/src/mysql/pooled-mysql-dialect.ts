@@ -1,6 +1,6 @@
 import { mysqlConnector } from '@kysely-pooled/core'
 import { MysqlAdapter, MysqlIntrospector, MysqlQueryCompiler, type Driver } from 'kysely'
-import type { Connection, ConnectionOptions } from 'mysql2'
+import type { MysqlConnection as Connection, MysqlConnectionOptions as ConnectionOptions } from '@kysely-pooled/core'
 import { PooledDialect } from '../shared/pooled-dialect.js'
 import { resolveDialectConfig } from '../shared/resolve-dialect-config.js'
 import type { PooledMysqlDialectConfig } from './pooled-mysql-dialect-config.js'

@@ -1,6 +1,6 @@
 import type { Lease } from '@kysely-pooled/core'
 import { CompiledQuery, type DatabaseConnection, type TransactionSettings } from 'kysely'
-import type { Connection } from 'mysql2'
+import type { MysqlConnection as Connection } from '@kysely-pooled/core'
 import type { LeaseConnection } from '../shared/lease-connection.js'
 import { PooledDriver } from '../shared/pooled-driver.js'
 import { PooledMysqlConnection } from './pooled-mysql-connection.js'

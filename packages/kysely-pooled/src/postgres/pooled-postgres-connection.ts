@@ -1,6 +1,6 @@
 import type { Lease } from '@kysely-pooled/core'
 import type { CompiledQuery, QueryResult } from 'kysely'
-import type { Client, QueryResult as PgQueryResult } from 'pg'
+import type { PostgresClient as Client, PostgresQueryResult as PgQueryResult } from '@kysely-pooled/core'
 import { extendStackTrace } from '../shared/extend-stack-trace.js'
 import { LeaseConnection } from '../shared/lease-connection.js'
 import type { PostgresCursorConstructor } from './pooled-postgres-dialect-config.js'

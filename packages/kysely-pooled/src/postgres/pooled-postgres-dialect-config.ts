@@ -1,4 +1,4 @@
-import type { Client, ClientConfig } from 'pg'
+import type { PostgresClient as Client, PostgresClientConfig as ClientConfig } from '@kysely-pooled/core'
 import type { PooledDialectConfigBase } from '../shared/pooled-dialect-config.js'
 
 /**

@@ -1,6 +1,6 @@
 import { postgresConnector } from '@kysely-pooled/core'
 import { PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler, type Driver } from 'kysely'
-import type { Client, ClientConfig } from 'pg'
+import type { PostgresClient as Client, PostgresClientConfig as ClientConfig } from '@kysely-pooled/core'
 import { PooledDialect } from '../shared/pooled-dialect.js'
 import { resolveDialectConfig } from '../shared/resolve-dialect-config.js'
 import type { PooledPostgresDialectConfig } from './pooled-postgres-dialect-config.js'

@@ -1,7 +1,7 @@
 import type { Lease } from '@kysely-pooled/core'
 import * as kysely from 'kysely'
 import { CompiledQuery, type DatabaseConnection, type TransactionSettings } from 'kysely'
-import type { Client } from 'pg'
+import type { PostgresClient as Client } from '@kysely-pooled/core'
 import type { LeaseConnection } from '../shared/lease-connection.js'
 import { PooledDriver, type PooledDriverSettings } from '../shared/pooled-driver.js'
 import { PooledPostgresConnection } from './pooled-postgres-connection.js'
