@@ -20,6 +20,13 @@ import { WaitQueue, type QueuedWaiter } from './wait-queue.js'
 export interface AcquireOptions {
   /** Aborting takes the caller out of the queue; the acquire rejects with the signal's reason. */
   readonly signal?: AbortSignal
+  /**
+   * Where the caller asked, for leak reports and timeout errors, when the
+   * pool's own stack cannot show it (the caller acquires after an `await`,
+   * which cuts the synchronous stack). Its `stack` is read only if the lease
+   * is reported; e.g. an object filled by `Error.captureStackTrace`.
+   */
+  readonly site?: { readonly stack?: string }
 }
 
 export interface DestroyOptions {
@@ -188,7 +195,8 @@ export class Pool<C> {
     if (options?.signal?.aborted) {
       return Promise.reject(abortReason(options.signal))
     }
-    const site = this.config.leakDetectionMillis > 0 ? captureAcquireSite(Pool.prototype.acquire) : undefined
+    const site =
+      this.config.leakDetectionMillis > 0 ? (options?.site ?? captureAcquireSite(Pool.prototype.acquire)) : undefined
     // Callers already queued come first (FIFO).
     const pooled = this.#queue.size === 0 ? this.#tarn.takeIdle() : undefined
     if (pooled !== undefined && this.#isUsable(pooled, startedAt)) {
@@ -204,7 +212,7 @@ export class Pool<C> {
       throw new PoolClosedError(this.name)
     }
     options?.signal?.throwIfAborted()
-    const site = this.config.leakDetectionMillis > 0 ? captureAcquireSite(Pool.prototype.use) : undefined
+    const site = this.config.leakDetectionMillis > 0 ? (options?.site ?? captureAcquireSite(Pool.prototype.use)) : undefined
     const idle = this.#queue.size === 0 ? this.#tarn.takeIdle() : undefined
     // No GC tracking here: `use` releases in `finally`, whatever `fn` does.
     const lease =
