@@ -1,5 +1,6 @@
 import type { Pool, PoolEventListener, PoolEventName } from '@kysely-pooled/core'
 import type { AbortOptions } from './abort-options.js'
+import type { PoolFactory } from './pooled-dialect-config.js'
 import { livePoolHandle } from './live-pool-handle.js'
 import type { ResolvedDialectConfig } from './resolve-dialect-config.js'
 
@@ -90,13 +91,14 @@ export class DialectPools<C> {
 
   #next(options: AbortOptions | undefined): Promise<PoolGeneration<C>> {
     const { source, makePool } = this.#config
-    if (source.kind !== 'factory') {
-      const options = source.kind === 'options' ? source.options : undefined
-      return Promise.resolve((this.#current = this.#adopt(makePool(options, this.#name))))
+    if (source.kind === 'options') {
+      return Promise.resolve((this.#current = this.#adopt(makePool(source.options, this.#name))))
     }
+    // Only a factory gets here: a shared pool is always usable.
+    const factory = (source as { readonly factory: PoolFactory<C> }).factory
     this.#making ??= (async () => {
       try {
-        const made = makePool(await source.factory(options), this.#name)
+        const made = makePool(await factory(options), this.#name)
         return (this.#current = this.#adopt(made))
       } finally {
         this.#making = undefined

@@ -80,6 +80,12 @@ export abstract class PooledDriver<C> implements Driver {
       acquireOptions = { signal }
     }
     const lease = await this.#pool.acquire(acquireOptions)
+    // As the stock drivers: `destroy` was called while the connection was
+    // being acquired (the pool lives on for the dialect's other instances).
+    if (this.#generation === undefined) {
+      await lease.release()
+      throw new Error('driver has already been destroyed')
+    }
     const connection = this.createConnection(lease)
     // The common path (no hooks, or a session the hooks already prepared)
     // awaits nothing after the acquire.

@@ -98,9 +98,14 @@ export function resolveDialectConfig<C, Connection, Config extends PooledDialect
   const makePool = (value: unknown, name: string | undefined): Pool<C> => {
     const found: string[] = []
     if (isPool(value)) {
-      checkPool(value as Pool<C>, description, found, 'the pool factory returned')
+      const pool = value as Pool<C>
+      checkPool(pool, description, found, 'the pool factory returned')
+      if (found.length > 0 && !pool.closed) {
+        // The factory's pool is the dialect's, even when unusable: nobody else will close it.
+        void pool.destroy()
+      }
       throwIfAny(dialectName, found)
-      return value as Pool<C>
+      return pool
     }
     checkPoolOptions(value, found)
     if (config.connection === undefined) {
