@@ -265,6 +265,23 @@ describe.each(testDatabases())('one dialect, many Kysely instances, on $dialect'
     expect(sync.pool.closed).toBe(true)
   })
 
+  it('retries a pool factory that failed, as Kysely retries a failed driver init', async () => {
+    let calls = 0
+    const dialect = dialectWithFactory(schema, async () => {
+      if (++calls === 1) {
+        throw new Error('secret store unavailable')
+      }
+      return { max: 1 }
+    })
+    const db = new Kysely<DB>({ dialect })
+    await expect(sql`select 1`.execute(db)).rejects.toThrow('secret store unavailable')
+    // The same instance tries again on its next query, and this time gets a pool.
+    expect((await sql<{ one: number }>`select 1 as one`.execute(db)).rows).toEqual([{ one: 1 }])
+    expect(calls).toBe(2)
+    await db.destroy()
+    expect(dialect.pool.closed).toBe(true)
+  })
+
   it('destroys a Pool the factory made with the last instance, and refuses one it returns twice', async () => {
     const made: Pool<unknown>[] = []
     const dialect = dialectWithFactory(schema, () => {
