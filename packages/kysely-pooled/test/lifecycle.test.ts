@@ -158,7 +158,6 @@ describe.each(testDatabases())('one dialect, many Kysely instances, on $dialect'
     await camel.insertInto('item').values({ itemName: 'copied' }).execute()
     const viaSchema = await inSchema.selectFrom('item').select('item_name').where('item_name', '=', 'copied').execute()
     expect(viaSchema).toEqual([{ item_name: 'copied' }])
-    expect(sql`select 1`.compile(inSchema).sql).toBe('select 1')
     expect(inSchema.selectFrom('item').selectAll().compile().sql).toContain(schema.name)
 
     // A copy shares the original's driver, so destroying it ends the original too (as with
