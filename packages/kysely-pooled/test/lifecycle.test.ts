@@ -321,10 +321,8 @@ describe.each(testDatabases())('one dialect, many Kysely instances, on $dialect'
     const db = new Kysely<DB>({ dialect })
     const trx = await openControlledTransaction(db)
     let done!: () => void
-    const holding = holdConnectionUntil(
-      new Kysely<DB>({ dialect }),
-      new Promise<void>((resolve) => (done = resolve)),
-    )
+    const other = new Kysely<DB>({ dialect })
+    const holding = holdConnectionUntil(other, new Promise<void>((resolve) => (done = resolve)))
     await expect.poll(() => dialect.pool.stats().used).toBe(2)
 
     const sites = dialect.pool.holders().map((holder) => holder.acquiredAt)
@@ -351,6 +349,8 @@ describe.each(testDatabases())('one dialect, many Kysely instances, on $dialect'
     await trx.rollback().execute()
     done()
     await holding
+    await other.destroy()
     await db.destroy()
+    expect(dialect.pool.closed).toBe(true)
   })
 })
