@@ -6,7 +6,7 @@ export type {
 } from './postgres/pooled-postgres-dialect-config.js'
 export { PooledMysqlDialect } from './mysql/pooled-mysql-dialect.js'
 export type { PooledMysqlDialectConfig } from './mysql/pooled-mysql-dialect-config.js'
-export type { ConnectionHook, PooledDialectConfigBase } from './shared/pooled-dialect-config.js'
+export type { ConnectionHook, PooledDialectConfigBase, PoolFactory } from './shared/pooled-dialect-config.js'
 export type { AbortOptions } from './shared/abort-options.js'
 
 // The pool's errors reach Kysely callers unchanged; re-exported so an app

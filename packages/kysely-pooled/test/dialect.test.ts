@@ -30,6 +30,51 @@ describe('dialect config', () => {
     expect(() => new PooledMysqlDialect({ connection: 'mysql://localhost/db', pool: { max: 0 } })).toThrow(PoolConfigError)
   })
 
+  it('reports every problem of the dialect config and of the pool options at once, in one PoolConfigError', () => {
+    const config = {
+      connection: 42,
+      pool: { max: 0, connectionLimit: 5 },
+      max: 3,
+      onCreateConnection: 'setup',
+      destroyGraceMillis: -1,
+    }
+    let error: unknown
+    try {
+      new PooledPostgresDialect(config as never)
+    } catch (caught) {
+      error = caught
+    }
+    expect(error).toBeInstanceOf(PoolConfigError)
+    expect((error as PoolConfigError).code).toBe('POOL_CONFIG')
+    const problems = (error as PoolConfigError).problems
+    expect(problems).toHaveLength(6)
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^PooledPostgresDialect: unknown option "max": pool options go under `pool`/),
+        expect.stringMatching(/^PooledPostgresDialect: connection must be a 'postgres:\/\/…' URL or a pg ClientConfig, got 42/),
+        expect.stringMatching(/^PooledPostgresDialect: pool: max must be an integer >= 1, got 0/),
+        expect.stringMatching(/^PooledPostgresDialect: pool: unknown option "connectionLimit"/),
+        expect.stringMatching(/^PooledPostgresDialect: onCreateConnection must be a function, got a string/),
+        expect.stringMatching(/^PooledPostgresDialect: destroyGraceMillis must be an integer >= 0, got -1/),
+      ]),
+    )
+    // A function is a pool factory: its result is checked when it runs.
+    expect(() => new PooledMysqlDialect({ pool: () => ({ max: 1 }) })).not.toThrow()
+    expect(() => new PooledMysqlDialect({ pool: [] as never, connection: 'mysql://localhost/db' })).toThrow(
+      /pool must be pool options, a core Pool or a function returning either, got an array/,
+    )
+  })
+
+  it('says when a pool factory returned options but there is no connection to use them with', async () => {
+    const db = new Kysely({ dialect: new PooledMysqlDialect({ pool: async () => ({ max: 1 }) }) })
+    const error = await sql`select 1`.execute(db).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(PoolConfigError)
+    expect((error as PoolConfigError).problems).toEqual([
+      "PooledMysqlDialect: connection is required (a 'mysql://…' URL or mysql2 ConnectionOptions) when the pool factory returns pool options",
+    ])
+    await db.destroy()
+  })
+
   it('rejects a shared pool of the other database', async () => {
     const mysqlPool = createPool(mysqlConnector('mysql://root@127.0.0.1:3306/test'))
     try {

@@ -26,7 +26,10 @@ export interface TestSchema {
 }
 
 export async function createTestSchema(database: TestDatabase, tag: string): Promise<TestSchema> {
-  const name = `kp_dialect_${kyselyLine.replace('.', '')}_${tag}`
+  // A MySQL database name is server-wide: it carries the test run's own
+  // database name, so runs pointed at different databases never share one.
+  const base = new URL(database.url).pathname.slice(1).replace(/\W/g, '_') || 'test'
+  const name = `kp_${base}_${kyselyLine.replace('.', '')}_${tag}`
   if (database.dialect === 'postgres') {
     await withPgClient(database.url, async (client) => {
       await client.query(`drop schema if exists ${name} cascade`)

@@ -22,6 +22,13 @@ import { abortReason, Waiters } from './waiters.js'
 export interface AcquireOptions {
   /** Aborting takes the caller out of the queue (or off a validation ping); the acquire rejects with the signal's reason. */
   readonly signal?: AbortSignal
+  /**
+   * Where the caller asked, for leak reports and timeout errors, when the
+   * pool's own stack cannot show it (the caller acquires after an `await`,
+   * which cuts the synchronous stack). Its `stack` is read only if the lease
+   * is reported; e.g. an object filled by `Error.captureStackTrace`.
+   */
+  readonly site?: { readonly stack?: string }
 }
 
 export interface DestroyOptions {
@@ -100,7 +107,8 @@ export class Pool<C> {
     if (signal?.aborted) {
       return Promise.reject(abortReason(signal))
     }
-    const site = this.config.leakDetectionMillis > 0 ? captureAcquireSite(Pool.prototype.acquire) : undefined
+    const site =
+      this.config.leakDetectionMillis > 0 ? (options?.site ?? captureAcquireSite(Pool.prototype.acquire)) : undefined
     const entry = this.#takeIdle()
     if (entry !== undefined && this.#lendable(entry, startedAt)) {
       return Promise.resolve(this.#lifecycle.lend(entry, startedAt, startedAt, true, site))
@@ -121,7 +129,7 @@ export class Pool<C> {
     }
     const signal = options?.signal
     signal?.throwIfAborted()
-    const site = this.config.leakDetectionMillis > 0 ? captureAcquireSite(Pool.prototype.use) : undefined
+    const site = this.config.leakDetectionMillis > 0 ? (options?.site ?? captureAcquireSite(Pool.prototype.use)) : undefined
     const entry = this.#takeIdle()
     // No GC tracking here: `use` releases in `finally`, whatever `fn` does.
     const lease =

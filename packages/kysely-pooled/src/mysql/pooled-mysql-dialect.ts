@@ -20,14 +20,14 @@ import { PooledMysqlDriver } from './pooled-mysql-driver.js'
  */
 export class PooledMysqlDialect extends PooledDialect<Connection> {
   constructor(config: PooledMysqlDialectConfig) {
-    const settings = resolveDialectConfig<Connection, string | ConnectionOptions, PooledMysqlDialectConfig>(config, {
+    const resolved = resolveDialectConfig<Connection, string | ConnectionOptions, PooledMysqlDialectConfig>(config, {
       dialectName: 'PooledMysqlDialect',
       connectorDialect: 'mysql',
       connectionHint: "a 'mysql://…' URL or mysql2 ConnectionOptions",
       extraKeys: [],
       createConnector: (connection) => mysqlConnector(connection),
     })
-    super(settings, { QueryCompiler: MysqlQueryCompiler, Adapter: MysqlAdapter, Introspector: MysqlIntrospector })
+    super(resolved, { QueryCompiler: MysqlQueryCompiler, Adapter: MysqlAdapter, Introspector: MysqlIntrospector })
   }
 
   createDriver(): Driver {

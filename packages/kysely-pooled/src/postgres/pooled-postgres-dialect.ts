@@ -22,7 +22,7 @@ export class PooledPostgresDialect extends PooledDialect<Client> {
   readonly #config: PooledPostgresDialectConfig
 
   constructor(config: PooledPostgresDialectConfig) {
-    const settings = resolveDialectConfig<Client, string | ClientConfig, PooledPostgresDialectConfig>(config, {
+    const resolved = resolveDialectConfig<Client, string | ClientConfig, PooledPostgresDialectConfig>(config, {
       dialectName: 'PooledPostgresDialect',
       connectorDialect: 'postgres',
       connectionHint: "a 'postgres://…' URL or a pg ClientConfig",
@@ -34,7 +34,7 @@ export class PooledPostgresDialect extends PooledDialect<Client> {
       },
       createConnector: (connection) => postgresConnector(connection),
     })
-    super(settings, {
+    super(resolved, {
       QueryCompiler: PostgresQueryCompiler,
       Adapter: PostgresAdapter,
       Introspector: PostgresIntrospector,

@@ -5,14 +5,23 @@ import type { AbortOptions } from './abort-options.js'
 /** `onCreateConnection` / `onReserveConnection`, as in Kysely's stock dialects. */
 export type ConnectionHook = (connection: DatabaseConnection, options?: AbortOptions) => Promise<void>
 
+/**
+ * The stock dialects' pool factory: called when a Kysely instance first uses
+ * the dialect and no pool of the dialect is alive (see the README). A `Pool`
+ * it returns belongs to the dialect: it is destroyed with the last Kysely
+ * instance using it, so return a new one on each call.
+ */
+export type PoolFactory<C> = (options?: AbortOptions) => PoolOptions | Pool<C> | Promise<PoolOptions | Pool<C>>
+
 /** What every pooled dialect's config has; the dialect configs add `connection` and their own extras. */
 export interface PooledDialectConfigBase<C> {
   /**
-   * Pool options (`max`, `acquireTimeoutMillis`, `maxLeaseMillis`, …), or an
-   * existing core `Pool` to share. A shared pool is not destroyed by
-   * `db.destroy()`: whoever created it destroys it.
+   * Pool options (`max`, `acquireTimeoutMillis`, `maxLeaseMillis`, …), an
+   * existing core `Pool` to share, or a function returning either (sync or
+   * async). A shared pool is not destroyed by `db.destroy()`: whoever
+   * created it destroys it.
    */
-  readonly pool?: PoolOptions | Pool<C>
+  readonly pool?: PoolOptions | Pool<C> | PoolFactory<C>
   /**
    * Called when a connection's session is new, before its first use: on a new
    * physical connection, and again after the pool reset the session (see the
@@ -22,8 +31,9 @@ export interface PooledDialectConfigBase<C> {
   /** Called every time a connection is acquired from the pool. */
   readonly onReserveConnection?: ConnectionHook
   /**
-   * How long `db.destroy()` waits for connections still in use before it
-   * revokes them (rolling back their transactions). Default 5000.
+   * How long `db.destroy()` of the last Kysely instance on the dialect waits
+   * for connections still in use before it revokes them (rolling back their
+   * transactions). Default 5000.
    */
   readonly destroyGraceMillis?: number
 }

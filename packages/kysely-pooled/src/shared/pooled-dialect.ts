@@ -1,6 +1,8 @@
 import type { Pool } from '@kysely-pooled/core'
 import type { DatabaseIntrospector, Dialect, DialectAdapter, Driver, Kysely, QueryCompiler } from 'kysely'
+import { DialectPools } from './dialect-pools.js'
 import type { PooledDriverSettings } from './pooled-driver.js'
+import type { ResolvedDialectConfig } from './resolve-dialect-config.js'
 
 /** Kysely's own classes for one database, reused as they are. */
 export interface KyselyDialectParts {
@@ -11,21 +13,32 @@ export interface KyselyDialectParts {
 }
 
 /**
- * What the Postgres and MySQL dialects share: the pool, made at construction,
+ * What the Postgres and MySQL dialects share: the pools (see DialectPools),
  * and Kysely's stock compiler, adapter and introspector. Only the driver is ours.
  */
 export abstract class PooledDialect<C> implements Dialect {
   readonly #settings: PooledDriverSettings<C>
   readonly #parts: KyselyDialectParts
 
-  protected constructor(settings: PooledDriverSettings<C>, parts: KyselyDialectParts) {
-    this.#settings = settings
+  protected constructor(config: ResolvedDialectConfig<C>, parts: KyselyDialectParts) {
+    this.#settings = Object.freeze({
+      pools: new DialectPools(config),
+      onCreateConnection: config.onCreateConnection,
+      onReserveConnection: config.onReserveConnection,
+      prepared: new WeakMap<object, number>(),
+    })
     this.#parts = parts
   }
 
-  /** The core pool: stats, holders, events. Exists from construction on. */
+  /**
+   * The core pool: stats, holders, events. Always the live pool of the
+   * dialect, across the pools that Kysely instances coming and going make
+   * and destroy; listeners attached here stay attached. With options it
+   * exists from construction on; with a factory, from the first query on.
+   * A `Pool` passed in to be shared is returned as it is.
+   */
   get pool(): Pool<C> {
-    return this.#settings.pool
+    return this.#settings.pools.handle
   }
 
   protected get driverSettings(): PooledDriverSettings<C> {

@@ -1,4 +1,4 @@
-import type { Lease, Pool } from '@kysely-pooled/core'
+import type { AcquireOptions, Lease, Pool } from '@kysely-pooled/core'
 import {
   CompiledQuery,
   createQueryId,
@@ -10,17 +10,23 @@ import {
   type TransactionSettings,
 } from 'kysely'
 import type { AbortOptions } from './abort-options.js'
+import { captureCallerSite } from './caller-site.js'
+import type { DialectPools, PoolGeneration } from './dialect-pools.js'
 import { LeaseConnection } from './lease-connection.js'
 import type { ConnectionHook } from './pooled-dialect-config.js'
 
-/** What a dialect hands its driver: everything resolved and validated. */
+/** What a dialect hands each of its drivers (one per Kysely instance). */
 export interface PooledDriverSettings<C> {
-  readonly pool: Pool<C>
-  /** False when the pool was passed in to be shared: then `destroy` leaves it alone. */
-  readonly ownsPool: boolean
-  readonly destroyGraceMillis: number
+  readonly pools: DialectPools<C>
   readonly onCreateConnection?: ConnectionHook | undefined
   readonly onReserveConnection?: ConnectionHook | undefined
+  /**
+   * Physical connections whose session `onCreateConnection` has prepared,
+   * mapped to the session generation it prepared (see `#isSessionNew`).
+   * The dialect's, not a driver's: a session prepared for one Kysely
+   * instance is prepared for all. Weak, so closed connections drop out.
+   */
+  readonly prepared: WeakMap<object, number>
 }
 
 /**
@@ -30,19 +36,15 @@ export interface PooledDriverSettings<C> {
  */
 export abstract class PooledDriver<C> implements Driver {
   readonly #settings: PooledDriverSettings<C>
-  /** Read on every acquire; kept out of `#settings` so the common path reads one field. */
-  readonly #pool: Pool<C>
+  /** Set by `init`, read on every acquire: the common path reads one field. */
+  #pool!: Pool<C>
+  #generation: PoolGeneration<C> | undefined
+  /** Where the call that made Kysely init this driver came from (see `init`). */
+  #initSite: AcquireOptions['site']
   readonly #hasHooks: boolean
-  /**
-   * Physical connections whose session `onCreateConnection` has prepared,
-   * mapped to the session generation it prepared (see `#isSessionNew`).
-   * Weak, so closed connections drop out.
-   */
-  readonly #prepared = new WeakMap<C & object, number>()
 
   constructor(settings: PooledDriverSettings<C>) {
     this.#settings = settings
-    this.#pool = settings.pool
     this.#hasHooks = settings.onCreateConnection !== undefined || settings.onReserveConnection !== undefined
   }
 
@@ -55,15 +57,35 @@ export abstract class PooledDriver<C> implements Driver {
 
   abstract commitTransaction(connection: DatabaseConnection): Promise<void>
 
-  async init(): Promise<void> {
-    // The pool is made in the dialect's constructor so that `dialect.pool`
-    // exists before the first query; there is nothing left to do here.
+  async init(options?: AbortOptions): Promise<void> {
+    // Kysely inits from its first acquire, synchronously: the application's
+    // frame is on the stack here, but no longer once the first acquire
+    // resumes after the init (nor in an async stack trace when Kysely did
+    // not await the acquire, as for `startTransaction()`). The first acquire
+    // hands this site to the pool for leak reports and timeout errors.
+    this.#initSite = captureCallerSite(this.init)
+    this.#generation = await this.#settings.pools.attach(options)
+    this.#pool = this.#generation.pool
   }
 
   async acquireConnection(options?: AbortOptions): Promise<DatabaseConnection> {
     const signal = options?.signal
+    const site = this.#initSite
     // Passing the signal lets an aborted caller leave the pool's queue at once.
-    const lease = await this.#pool.acquire(signal ? { signal } : undefined)
+    let acquireOptions: AcquireOptions | undefined
+    if (site !== undefined) {
+      this.#initSite = undefined
+      acquireOptions = { signal, site }
+    } else if (signal) {
+      acquireOptions = { signal }
+    }
+    const lease = await this.#pool.acquire(acquireOptions)
+    // As the stock drivers: `destroy` was called while the connection was
+    // being acquired (the pool lives on for the dialect's other instances).
+    if (this.#generation === undefined) {
+      await lease.release()
+      throw new Error('driver has already been destroyed')
+    }
     const connection = this.createConnection(lease)
     // The common path (no hooks, or a session the hooks already prepared)
     // awaits nothing after the acquire.
@@ -125,8 +147,11 @@ export abstract class PooledDriver<C> implements Driver {
   }
 
   async destroy(): Promise<void> {
-    if (this.#settings.ownsPool) {
-      await this.#settings.pool.destroy({ graceMillis: this.#settings.destroyGraceMillis })
+    // Leaves the dialect's pool; the last Kysely instance on it destroys it.
+    const generation = this.#generation
+    this.#generation = undefined
+    if (generation) {
+      await this.#settings.pools.detach(generation)
     }
   }
 
@@ -159,7 +184,7 @@ export abstract class PooledDriver<C> implements Driver {
     if (!this.#settings.onCreateConnection) {
       return false
     }
-    return this.#prepared.get(lease.connection as C & object) !== lease.sessionGeneration
+    return this.#settings.prepared.get(lease.connection as C & object) !== lease.sessionGeneration
   }
 
   /** Runs the hooks. */
@@ -174,7 +199,7 @@ export abstract class PooledDriver<C> implements Driver {
       if (sessionIsNew && onCreateConnection) {
         await onCreateConnection(connection, options)
         lease.acceptSession()
-        this.#prepared.set(lease.connection as C & object, lease.sessionGeneration)
+        this.#settings.prepared.set(lease.connection as C & object, lease.sessionGeneration)
       }
       if (onReserveConnection) {
         await onReserveConnection(connection, options)

@@ -1,9 +1,13 @@
-import { createPool, type Connector, type Pool, type PoolOptions } from '@kysely-pooled/core'
-import type { PooledDriverSettings } from './pooled-driver.js'
-import { DEFAULT_DESTROY_GRACE_MILLIS, type PooledDialectConfigBase } from './pooled-dialect-config.js'
+import { createPool, PoolConfigError, resolvePoolOptions, type Connector, type Pool, type PoolOptions } from '@kysely-pooled/core'
+import {
+  DEFAULT_DESTROY_GRACE_MILLIS,
+  type ConnectionHook,
+  type PooledDialectConfigBase,
+  type PoolFactory,
+} from './pooled-dialect-config.js'
 
 /** How one dialect describes itself to the shared config validation. */
-export interface DialectDescription<C, Connection> {
+export interface DialectDescription<C, Connection, Config> {
   /** `PooledPostgresDialect`, used in messages. */
   readonly dialectName: string
   /** The connector dialect a shared pool must have (`'postgres'`, `'mysql'`). */
@@ -14,41 +18,68 @@ export interface DialectDescription<C, Connection> {
   readonly extraKeys: readonly string[]
   /** Problems with the dialect's own extra keys. */
   readonly checkExtras?: (config: Record<string, unknown>, problems: string[]) => void
-  readonly createConnector: (connection: Connection) => Connector<C>
+  /** The whole (validated) config is passed so that connector options among the extra keys reach the connector. */
+  readonly createConnector: (connection: Connection, config: Config) => Connector<C>
+}
+
+/** Where the dialect's pools come from. */
+export type PoolSource<C> =
+  | { readonly kind: 'options'; readonly options: PoolOptions | undefined }
+  | { readonly kind: 'shared'; readonly pool: Pool<C> }
+  | { readonly kind: 'factory'; readonly factory: PoolFactory<C> }
+
+/** A validated dialect config. */
+export interface ResolvedDialectConfig<C> {
+  readonly dialectName: string
+  readonly source: PoolSource<C>
+  readonly destroyGraceMillis: number
+  readonly onCreateConnection: ConnectionHook | undefined
+  readonly onReserveConnection: ConnectionHook | undefined
+  /**
+   * Makes a pool the dialect owns from pool options, or takes over a `Pool`
+   * a factory returned, validated like the config; throws `PoolConfigError`.
+   */
+  readonly makePool: (value: unknown, name: string | undefined) => Pool<C>
 }
 
 const COMMON_KEYS = ['connection', 'pool', 'onCreateConnection', 'onReserveConnection', 'destroyGraceMillis']
+const POOL_OPTION_HINT = new Set(['min', 'max', 'acquireTimeoutMillis', 'idleTimeoutMillis', 'maxLifetimeMillis'])
 
 /**
- * Validates a dialect config (every problem at once, like the pool options)
- * and makes the pool. Throws a `TypeError` for a bad dialect config and the
- * core `PoolConfigError` for bad pool options.
+ * Validates a dialect config. Every problem — the dialect's own and the
+ * pool options' — is reported at once, in one `PoolConfigError`.
  */
 export function resolveDialectConfig<C, Connection, Config extends PooledDialectConfigBase<C>>(
   config: Config & { readonly connection?: Connection },
-  description: DialectDescription<C, Connection>,
-): PooledDriverSettings<C> {
+  description: DialectDescription<C, Connection, Config>,
+): ResolvedDialectConfig<C> {
   const { dialectName } = description
   if (config === null || typeof config !== 'object') {
-    throw new TypeError(`${dialectName}: the config must be an object, got ${describe(config)}.`)
+    throw new PoolConfigError([`${dialectName}: the config must be an object, got ${describe(config)}`])
   }
   const record = config as unknown as Record<string, unknown>
   const problems: string[] = []
   const known = new Set([...COMMON_KEYS, ...description.extraKeys])
   for (const key of Object.keys(record)) {
-    if (!known.has(key)) {
+    if (POOL_OPTION_HINT.has(key)) {
+      problems.push(`unknown option "${key}": pool options go under \`pool\`, e.g. pool: { ${key}: … }`)
+    } else if (!known.has(key)) {
       problems.push(`unknown option "${key}" (known: ${[...known].join(', ')})`)
     }
   }
 
-  const sharedPool = isPool(config.pool) ? (config.pool as Pool<C>) : undefined
-  if (sharedPool) {
-    if (sharedPool.connector.dialect !== description.connectorDialect) {
-      problems.push(
-        `pool is a "${sharedPool.connector.dialect}" pool; ${dialectName} needs a "${description.connectorDialect}" one`,
-      )
+  let source: PoolSource<C>
+  if (typeof config.pool === 'function') {
+    source = { kind: 'factory', factory: config.pool as PoolFactory<C> }
+    // The factory may return a Pool, which needs no connection: check it only when given.
+    if (config.connection !== undefined) {
+      checkConnection(config.connection, description.connectionHint, problems)
     }
+  } else if (isPool(config.pool)) {
+    source = { kind: 'shared', pool: config.pool as Pool<C> }
+    checkPool(source.pool, description, problems, 'pool')
   } else {
+    source = { kind: 'options', options: config.pool as PoolOptions | undefined }
     checkPoolOptions(config.pool, problems)
     checkConnection(config.connection, description.connectionHint, problems)
   }
@@ -62,21 +93,45 @@ export function resolveDialectConfig<C, Connection, Config extends PooledDialect
     problems.push(`destroyGraceMillis must be an integer >= 0, got ${describe(grace)}`)
   }
   description.checkExtras?.(record, problems)
+  throwIfAny(dialectName, problems)
 
-  if (problems.length > 0) {
-    throw new TypeError(`${dialectName}: invalid config:\n  - ${problems.join('\n  - ')}`)
+  const makePool = (value: unknown, name: string | undefined): Pool<C> => {
+    const found: string[] = []
+    if (isPool(value)) {
+      const pool = value as Pool<C>
+      checkPool(pool, description, found, 'the pool factory returned')
+      if (found.length > 0 && !pool.closed) {
+        // The factory's pool is the dialect's, even when unusable: nobody else will close it.
+        void pool.destroy()
+      }
+      throwIfAny(dialectName, found)
+      return pool
+    }
+    checkPoolOptions(value, found)
+    if (config.connection === undefined) {
+      found.push(`connection is required (${description.connectionHint}) when the pool factory returns pool options`)
+    }
+    throwIfAny(dialectName, found)
+    const options = value as PoolOptions | undefined
+    // Every pool of the dialect carries the same name, for stats and metrics.
+    const named = name !== undefined && options?.name === undefined ? { ...options, name } : options
+    return createPool(description.createConnector(config.connection as Connection, config), named)
   }
 
-  const pool =
-    sharedPool ??
-    createPool(description.createConnector(config.connection as Connection), config.pool as PoolOptions | undefined)
   return Object.freeze({
-    pool,
-    ownsPool: sharedPool === undefined,
+    dialectName,
+    source,
     destroyGraceMillis: grace,
     onCreateConnection: config.onCreateConnection,
     onReserveConnection: config.onReserveConnection,
+    makePool,
   })
+}
+
+function throwIfAny(dialectName: string, problems: string[]): void {
+  if (problems.length > 0) {
+    throw new PoolConfigError(problems.map((problem) => `${dialectName}: ${problem}`))
+  }
 }
 
 /**
@@ -93,12 +148,29 @@ function isPool(value: unknown): boolean {
   )
 }
 
+function checkPool<C>(
+  pool: Pool<C>,
+  { dialectName, connectorDialect }: { dialectName: string; connectorDialect: string },
+  problems: string[],
+  what: string,
+): void {
+  if (pool.connector.dialect !== connectorDialect) {
+    problems.push(`${what} is a "${pool.connector.dialect}" pool; ${dialectName} needs a "${connectorDialect}" one`)
+  }
+  if (pool.closed) {
+    problems.push(
+      `${what} is a destroyed pool${what === 'pool' ? '' : ': a pool factory must return a new Pool on each call (to share one pool, pass it as `pool` itself)'}`,
+    )
+  }
+}
+
+/** The dialect's checks of pool options, then the core's own (`resolvePoolOptions`), merged. */
 function checkPoolOptions(pool: unknown, problems: string[]): void {
   if (pool === undefined) {
     return
   }
-  if (pool === null || typeof pool !== 'object') {
-    problems.push(`pool must be pool options or a core Pool, got ${describe(pool)}`)
+  if (pool === null || typeof pool !== 'object' || Array.isArray(pool)) {
+    problems.push(`pool must be pool options, a core Pool or a function returning either, got ${describe(pool)}`)
     return
   }
   const candidate = pool as Record<string, unknown>
@@ -107,8 +179,17 @@ function checkPoolOptions(pool: unknown, problems: string[]): void {
     problems.push(
       'pool looks like a pg/mysql2 pool; this dialect makes its own pool: pass the connection settings as `connection` and pool options (e.g. { max: 10 }) as `pool`',
     )
+    return
   }
-  // Everything else about the options is checked by the core pool (PoolConfigError).
+  try {
+    // Named, so that validating does not use up a generated pool name.
+    resolvePoolOptions({ name: 'validation', ...(pool as PoolOptions) })
+  } catch (error) {
+    if (!(error instanceof PoolConfigError)) {
+      throw error
+    }
+    problems.push(...error.problems.map((problem) => `pool: ${problem}`))
+  }
 }
 
 function checkConnection(connection: unknown, hint: string, problems: string[]): void {
