@@ -7,6 +7,8 @@ export type {
 } from './connector/connector.js'
 export { postgresConnector, type PostgresConnectorOptions } from './connector/postgres-connector.js'
 export { mysqlConnector, type MysqlConnectorOptions } from './connector/mysql-connector.js'
+export { poolerProblem, resolvePooler, type PoolerMode, type PoolerOption, type PoolerSettings } from './pooler/pooler-option.js'
+export { findSessionState, type SessionStateFinding, type SessionStateKind } from './pooler/session-state-classifier.js'
 
 export { createPool, Pool, type AcquireOptions, type DestroyOptions } from './pool/pool.js'
 export { Lease } from './pool/lease.js'
@@ -30,6 +32,7 @@ export { PoolConfigError } from './errors/pool-config-error.js'
 export { PoolConnectError } from './errors/pool-connect-error.js'
 export { LeaseReleasedError } from './errors/lease-released-error.js'
 export { LeaseRevokedError, type LeaseRevokeReason } from './errors/lease-revoked-error.js'
+export { SessionStateError } from './errors/session-state-error.js'
 
 export {
   recommendPoolSize,

@@ -18,6 +18,8 @@ import { redactUrl } from './redact-url.js'
 import { scrubError } from './scrub-error.js'
 import { POSTGRES_SESSION_CHANGE } from './session-change-detector.js'
 import { settleWithin } from './settle-within.js'
+import { resolvePooler, type PoolerOption, type PoolerSettings } from '../pooler/pooler-option.js'
+import { refuseQuery, TransactionPoolerGuard } from '../pooler/transaction-pooler-guard.js'
 
 export interface PostgresConnectorOptions {
   /** Longest wait for a graceful `client.end()` before the socket is destroyed. Default 5 000 ms. */
@@ -27,6 +29,13 @@ export interface PostgresConnectorOptions {
    * control connection running `pg_terminate_backend`) may take. Default 5 000 ms.
    */
   readonly interruptTimeoutMillis?: number
+  /**
+   * What sits between us and the server (see `PoolerMode`). Under
+   * `'transaction'` session state is refused before it is sent
+   * (`SessionStateError`) and the session is never reset with `DISCARD ALL`.
+   * Default `'none'`.
+   */
+  readonly pooler?: PoolerOption
 }
 
 /**
@@ -121,6 +130,9 @@ class PostgresConnector implements Connector<pg.Client> {
   readonly #password: string | undefined
   readonly #timeouts: ConnectorTimeouts
   readonly #sessions = new WeakMap<pg.Client, PostgresSession>()
+  readonly #pooler: PoolerSettings
+  /** Set under `pooler: 'transaction'` only. */
+  readonly #guard: TransactionPoolerGuard | undefined
   #driver: typeof pg | undefined
 
   constructor(urlOrConfig: string | pg.ClientConfig, options: PostgresConnectorOptions) {
@@ -129,6 +141,8 @@ class PostgresConnector implements Connector<pg.Client> {
     this.#password = passwordOf(config)
     this.target = describeTarget(config)
     this.#timeouts = resolveConnectorTimeouts(options)
+    this.#pooler = resolvePooler(options.pooler)
+    this.#guard = this.#pooler.mode === 'transaction' ? new TransactionPoolerGuard(this.#pooler.preparedStatements) : undefined
   }
 
   async connect({ timeoutMillis }: ConnectOptions): Promise<pg.Client> {
@@ -147,7 +161,8 @@ class PostgresConnector implements Connector<pg.Client> {
     client.on('end', () => session.broken.record(new Error(`connection to ${this.target} ended`), this.#password))
     const internals = client as unknown as PgClientInternals
     internals.connection.on('parameterStatus', () => {
-      if (session.ready) session.changed = true
+      // Behind a transaction pooler a ParameterStatus comes from SET LOCAL (the guard refuses the rest).
+      if (session.ready && this.#guard === undefined) session.changed = true
     })
     this.#sniffQueries(client, session)
 
@@ -236,6 +251,13 @@ class PostgresConnector implements Connector<pg.Client> {
   }
 
   async resetSession(client: pg.Client): Promise<void> {
+    if (this.#guard !== undefined) {
+      // DISCARD ALL through a transaction pooler would hit whichever server
+      // connection it picks. Nothing to reset when the guard saw every
+      // statement; else rejecting makes the pool close the connection.
+      if (!this.isSessionChanged(client)) return
+      throw new Error(`pooler 'transaction': the session may carry state the guard could not read; closing the connection instead of sending DISCARD ALL`)
+    }
     await client.query('DISCARD ALL')
     // DISCARD ALL deallocated every prepared statement, including the ones
     // pg parsed for `{ name }` queries; without this the next named query
@@ -254,6 +276,11 @@ class PostgresConnector implements Connector<pg.Client> {
       if (scope === 'query') {
         // Nothing running: a cancel request could hit the next statement.
         if (this.isBusy(client) && !this.isBroken(client)) await this.#sendCancelRequest(client)
+      } else if (this.#pooler.mode !== 'none') {
+        // Behind a pooler the backend key is the pooler's own: pg_terminate_backend
+        // would hit a stranger's backend. Cancel, then drop our client connection.
+        if (this.isBusy(client) && !this.isBroken(client)) await this.#sendCancelRequest(client)
+        ;(client as unknown as PgClientInternals).connection.stream.destroy()
       } else {
         await this.#terminateBackend(client)
       }
@@ -291,8 +318,14 @@ class PostgresConnector implements Connector<pg.Client> {
    */
   #sniffQueries(client: pg.Client, session: PostgresSession): void {
     const query = client.query as unknown as QueryFunction
+    const guard = this.#guard
     // Fixed arity (pg never looks at arguments.length): no rest array per query.
     const sniffing = function (this: pg.Client, config: unknown, values: unknown, callback: unknown): unknown {
+      if (guard !== undefined) {
+        const status = this.getTransactionStatus()
+        const refusal = guard.check(config, status === 'T' || status === 'E')
+        if (refusal !== undefined) return refuseQuery(refusal, config, values, callback, (this as unknown as PgClientInternals).connection)
+      }
       if (!session.changed) {
         const text =
           typeof config === 'string'
@@ -300,7 +333,8 @@ class PostgresConnector implements Connector<pg.Client> {
             : typeof config === 'object' && config !== null
               ? ((config as { text?: unknown }).text ?? (config as { cursor?: { text?: unknown } }).cursor?.text)
               : undefined
-        if (typeof text !== 'string' || POSTGRES_SESSION_CHANGE.test(text)) session.changed = true
+        // Under the guard, only what it could not read can change the session.
+        if (typeof text !== 'string' || (guard === undefined && POSTGRES_SESSION_CHANGE.test(text))) session.changed = true
       }
       return query.call(this, config, values, callback)
     }
