@@ -365,9 +365,10 @@ class PostgresConnector implements Connector<pg.Client> {
       }
       socket.setTimeout(this.#timeouts.interruptTimeoutMillis, finish)
       socket.once('error', finish)
-      // The server closes the socket once it has read the request.
+      // The server closes the socket once it has read the request. Wait for
+      // that (as libpq does): a half-close makes PgBouncer drop the cancel.
       socket.once('close', finish)
-      socket.once('connect', () => socket.end(message))
+      socket.once('connect', () => socket.write(message))
     })
   }
 

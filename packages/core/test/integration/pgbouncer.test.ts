@@ -201,6 +201,31 @@ describe('PostgreSQL through PgBouncer (transaction mode)', () => {
     expect(errors.join('\n')).toContain('closing the connection instead of sending DISCARD ALL')
   })
 
+  it("cancels a running statement through PgBouncer ('query' interrupt)", async () => {
+    poolOn(target.url, 'transaction')
+    const lease = await pool!.acquire()
+    const running = lease.connection.query('SELECT pg_sleep(30)').catch((e: { code?: string }) => e)
+    await expect.poll(() => admin.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(30)' AND state = 'active'"), { timeout: 10_000 }).toEqual([{ n: 1 }])
+    await lease.interrupt('query')
+    expect(await running).toMatchObject({ code: '57014' }) // query_canceled
+    await lease.release()
+  })
+
+  it("ends a session ('session' interrupt) without pg_terminate_backend: the pid a pooler hands out is not a server process", async () => {
+    poolOn(target.url, 'transaction')
+    const lease = await pool!.acquire()
+    const serverPid = (await lease.connection.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid
+    expect(lease.connection.processID).not.toBe(serverPid)
+    const running = lease.connection.query('SELECT pg_sleep(30)').catch((e: unknown) => e)
+    await expect.poll(() => admin.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(30)' AND state = 'active'"), { timeout: 10_000 }).toEqual([{ n: 1 }])
+    await lease.interrupt('session')
+    expect(await running).toBeInstanceOf(Error)
+    // The statement was cancelled on the server; the server connection itself lives on in PgBouncer's pool.
+    await expect.poll(() => admin.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(30)' AND state = 'active'"), { timeout: 10_000 }).toEqual([{ n: 0 }])
+    await lease.release()
+    expect(pool!.stats().destroyed).toBe(1)
+  })
+
   it('sends named statements when the pooler tracks them (preparedStatements: true)', async () => {
     // kp_single has one server connection, so even PgBouncer 1.18 finds the statement again.
     poolOn(single(), { mode: 'transaction', preparedStatements: true })
