@@ -215,7 +215,7 @@ describe('PostgreSQL through PgBouncer (transaction mode)', () => {
     poolOn(target.url, 'transaction')
     const lease = await pool!.acquire()
     const serverPid = (await lease.connection.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid
-    expect(lease.connection.processID).not.toBe(serverPid)
+    expect((lease.connection as unknown as { processID: number }).processID).not.toBe(serverPid)
     const running = lease.connection.query('SELECT pg_sleep(30)').catch((e: unknown) => e)
     await expect.poll(() => admin.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(30)' AND state = 'active'"), { timeout: 10_000 }).toEqual([{ n: 1 }])
     await lease.interrupt('session')
