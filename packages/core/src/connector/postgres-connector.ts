@@ -280,6 +280,7 @@ class PostgresConnector implements Connector<pg.Client> {
         // Behind a pooler the backend key is the pooler's own: pg_terminate_backend
         // would hit a stranger's backend. Cancel, then drop our client connection.
         if (this.isBusy(client) && !this.isBroken(client)) await this.#sendCancelRequest(client)
+        this.#sessions.get(client)?.broken.record(new Error(`session ended by an interrupt (behind a pooler)`), this.#password)
         ;(client as unknown as PgClientInternals).connection.stream.destroy()
       } else {
         await this.#terminateBackend(client)

@@ -201,11 +201,19 @@ describe('PostgreSQL through PgBouncer (transaction mode)', () => {
     expect(errors.join('\n')).toContain('closing the connection instead of sending DISCARD ALL')
   })
 
+  /** A long sleep only this test runs, and how many of it the server is running. */
+  const sleeper = () => {
+    const text = `SELECT pg_sleep(60) /* kp-core-pgb-${randomUUID()} */`
+    const running = () => admin.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE query = ? AND state = 'active'", [text])
+    return { text, running }
+  }
+
   it("cancels a running statement through PgBouncer ('query' interrupt)", async () => {
     poolOn(target.url, 'transaction')
     const lease = await pool!.acquire()
-    const running = lease.connection.query('SELECT pg_sleep(30)').catch((e: { code?: string }) => e)
-    await expect.poll(() => admin.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(30)' AND state = 'active'"), { timeout: 10_000 }).toEqual([{ n: 1 }])
+    const sleep = sleeper()
+    const running = lease.connection.query(sleep.text).catch((e: { code?: string }) => e)
+    await expect.poll(sleep.running, { timeout: 10_000 }).toEqual([{ n: 1 }])
     await lease.interrupt('query')
     expect(await running).toMatchObject({ code: '57014' }) // query_canceled
     await lease.release()
@@ -216,12 +224,13 @@ describe('PostgreSQL through PgBouncer (transaction mode)', () => {
     const lease = await pool!.acquire()
     const serverPid = (await lease.connection.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid
     expect((lease.connection as unknown as { processID: number }).processID).not.toBe(serverPid)
-    const running = lease.connection.query('SELECT pg_sleep(30)').catch((e: unknown) => e)
-    await expect.poll(() => admin.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(30)' AND state = 'active'"), { timeout: 10_000 }).toEqual([{ n: 1 }])
+    const sleep = sleeper()
+    const running = lease.connection.query(sleep.text).catch((e: unknown) => e)
+    await expect.poll(sleep.running, { timeout: 10_000 }).toEqual([{ n: 1 }])
     await lease.interrupt('session')
     expect(await running).toBeInstanceOf(Error)
     // The statement was cancelled on the server; the server connection itself lives on in PgBouncer's pool.
-    await expect.poll(() => admin.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(30)' AND state = 'active'"), { timeout: 10_000 }).toEqual([{ n: 0 }])
+    await expect.poll(sleep.running, { timeout: 10_000 }).toEqual([{ n: 0 }])
     await lease.release()
     expect(pool!.stats().destroyed).toBe(1)
   })
