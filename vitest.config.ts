@@ -4,6 +4,8 @@ import { defineConfig } from 'vitest/config'
 // kysely-pooled adds a second project: its suite again on kysely 0.28.
 export default defineConfig({
   test: {
+    // Once per run, for every project: a PgBouncer for the PostgreSQL-through-PgBouncer target.
+    globalSetup: ['./packages/core/test/support/pgbouncer/global-setup.ts'],
     projects: ['packages/*/vitest.config.ts', 'packages/kysely-pooled/vitest.kysely028.config.ts'],
   },
 })

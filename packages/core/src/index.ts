@@ -18,6 +18,8 @@ export type {
   PostgresRow,
 } from './connector/driver-types/postgres-client.js'
 export type { MysqlConnection, MysqlConnectionOptions, MysqlQuery } from './connector/driver-types/mysql-connection.js'
+export { poolerProblem, resolvePooler, type PoolerMode, type PoolerOption, type PoolerSettings } from './pooler/pooler-option.js'
+export { findSessionState, type SessionStateFinding, type SessionStateKind } from './pooler/session-state-classifier.js'
 
 export { createPool, Pool, type AcquireOptions, type DestroyOptions } from './pool/pool.js'
 export { Lease } from './pool/lease.js'
@@ -43,6 +45,7 @@ export { PoolConfigError } from './errors/pool-config-error.js'
 export { PoolConnectError } from './errors/pool-connect-error.js'
 export { LeaseReleasedError } from './errors/lease-released-error.js'
 export { LeaseRevokedError, type LeaseRevokeReason } from './errors/lease-revoked-error.js'
+export { SessionStateError } from './errors/session-state-error.js'
 
 export {
   DEFAULT_HEADROOM_RATIO,

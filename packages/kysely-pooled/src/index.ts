@@ -20,4 +20,6 @@ export {
   PoolError,
   PoolQueueFullError,
   PoolTimeoutError,
+  SessionStateError,
 } from '@kysely-pooled/core'
+export type { PoolerMode, PoolerOption } from '@kysely-pooled/core'

@@ -1,5 +1,5 @@
 import { LeaseRevokedError } from 'kysely-pooled'
-import { testDatabases } from '@kysely-pooled/core/testing'
+import { assertAvailable, testTargets } from '@kysely-pooled/core/testing'
 import { CompiledQuery, Kysely, sql, type DatabaseConnection, type Generated } from 'kysely'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { createTestSchema, pooledDialect, type PooledDialectOptions, type TestSchema } from './helpers.js'
@@ -13,7 +13,8 @@ interface DB {
   note: { id: Generated<number>; body: string }
 }
 
-describe.each(testDatabases())('abandoned transactions on $dialect', (database) => {
+// Also through PgBouncer in transaction mode: the transaction status passes through it.
+describe.each(testTargets())('abandoned transactions on $target', (database) => {
   let schema: TestSchema
   const open: Kysely<DB>[] = []
 
@@ -31,6 +32,7 @@ describe.each(testDatabases())('abandoned transactions on $dialect', (database) 
   }
 
   beforeAll(async () => {
+    assertAvailable(database)
     schema = await createTestSchema(database, 'abandoned')
     const { db } = connect()
     await db.schema

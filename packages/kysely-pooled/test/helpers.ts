@@ -1,5 +1,5 @@
 import type { PoolOptions } from '@kysely-pooled/core'
-import type { TestDatabase } from '@kysely-pooled/core/testing'
+import { testDatabase, type TestDatabase, type TestTarget } from '@kysely-pooled/core/testing'
 import { MysqlDialect, PostgresDialect, type Dialect } from 'kysely'
 import { PooledMysqlDialect, PooledPostgresDialect, type PooledPostgresDialectConfig } from 'kysely-pooled'
 import mysql from 'mysql2'
@@ -25,11 +25,30 @@ export interface TestSchema {
   drop(): Promise<void>
 }
 
+/** The PgBouncer target (PostgreSQL through PgBouncer in transaction mode). */
+export function isPgBouncer(database: TestDatabase): boolean {
+  return (database as Partial<TestTarget>).target === 'pgbouncer'
+}
+
 export async function createTestSchema(database: TestDatabase, tag: string): Promise<TestSchema> {
   // A MySQL database name is server-wide: it carries the test run's own
   // database name, so runs pointed at different databases never share one.
   const base = new URL(database.url).pathname.slice(1).replace(/\W/g, '_') || 'test'
   const name = `kp_${base}_${kyselyLine.replace('.', '')}_${tag}`
+  if (isPgBouncer(database)) {
+    // A transaction pooler cannot carry a session's search_path (PgBouncer
+    // refuses the `options` startup parameter): a database of its own instead,
+    // created on the server directly, reached through PgBouncer's `*` entry.
+    const server = testDatabase('postgres')
+    const own = `${new URL(server.url).pathname.slice(1) || 'test'}_${name}`.slice(0, 63)
+    const dropOwn = () => withPgClient(server.url, (client) => client.query(`drop database if exists ${own} with (force)`))
+    await dropOwn()
+    await withPgClient(server.url, (client) => client.query(`create database ${own}`))
+    const url = new URL(database.url)
+    url.pathname = `/${own}`
+    // Tables land in the new database's public schema.
+    return { database, name: 'public', connection: url.toString(), drop: dropOwn }
+  }
   if (database.dialect === 'postgres') {
     await withPgClient(database.url, async (client) => {
       await client.query(`drop schema if exists ${name} cascade`)
@@ -70,7 +89,8 @@ export function pooledDialect(
 ): PooledPostgresDialect | PooledMysqlDialect {
   const pool: PoolOptions = { max: 4, acquireTimeoutMillis: 5_000, ...options.pool }
   if (schema.database.dialect === 'postgres') {
-    return new PooledPostgresDialect({ ...options, connection: schema.connection, pool, cursor: Cursor })
+    const pooler = isPgBouncer(schema.database) ? 'transaction' : undefined
+    return new PooledPostgresDialect({ ...options, connection: schema.connection, pool, cursor: Cursor, pooler })
   }
   return new PooledMysqlDialect({ ...options, connection: schema.connection as string, pool })
 }

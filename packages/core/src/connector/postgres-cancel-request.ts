@@ -38,10 +38,11 @@ export function sendCancelRequest(target: CancelRequestTarget, mayStillSend: () 
     }
     const timer = setTimeout(finish, timeoutMillis)
     socket.once('error', finish)
-    // The server closes the socket once it has read the request.
+    // The server closes the socket once it has read the request. Wait for
+    // that (as libpq does): a half-close makes PgBouncer drop the cancel.
     socket.once('close', finish)
     socket.once('connect', () => {
-      if (mayStillSend()) socket.end(message)
+      if (mayStillSend()) socket.write(message)
       else finish()
     })
   })

@@ -11,6 +11,8 @@ import { settleWithin } from './settle-within.js'
 import { StallGuard } from './stall-guard.js'
 import { StalledStatementError } from './stalled-statement-error.js'
 import { watchSocket } from './watch-socket.js'
+import type { PoolerMode } from '../pooler/pooler-option.js'
+import { refuseQuery, type TransactionPoolerGuard } from '../pooler/transaction-pooler-guard.js'
 
 /**
  * The parts of a pg 8.x `Client` the handle reads that its typings do not
@@ -54,6 +56,10 @@ export interface PostgresHandleSettings {
    * pooler's shared server connection must not be reset by a client).
    */
   readonly resetStatement: string | undefined
+  /** Behind a pooler the backend key is the pooler's own, not a server process. */
+  readonly pooler: PoolerMode
+  /** Under `pooler: 'transaction'`: refuses session state before it is sent. */
+  readonly guard: TransactionPoolerGuard | undefined
   /** Opens a short-lived connection outside any pool, for `pg_terminate_backend`. */
   readonly openControl: () => Promise<ConnectionHandle<pg.Client>>
 }
@@ -92,7 +98,8 @@ export class PostgresConnectionHandle implements ConnectionHandle<pg.Client> {
       if (this.#idleWaiters.length > 0 && !this.isBusy()) this.#wakeIdleWaiters()
     })
     internals.connection.on('parameterStatus', () => {
-      if (this.#ready) this.#changed = true
+      // Behind a transaction pooler a ParameterStatus comes from SET LOCAL (the guard refuses the rest).
+      if (this.#ready && settings.guard === undefined) this.#changed = true
     })
     watchSocket(internals.connection.stream, (error) => this.#markBroken(error))
     const stallMillis = settings.options.stallMillis
@@ -162,6 +169,13 @@ export class PostgresConnectionHandle implements ConnectionHandle<pg.Client> {
   }
 
   async resetSession(): Promise<void> {
+    if (this.#settings.guard !== undefined && this.#changed) {
+      // DISCARD ALL through a transaction pooler would hit whichever server
+      // connection it picks: rejecting makes the pool close this one instead.
+      throw new Error(
+        `pooler 'transaction': the session may carry state the guard could not read; closing the connection instead of sending DISCARD ALL`,
+      )
+    }
     const statement = this.#settings.resetStatement
     if (statement !== undefined) {
       // DISCARD ALL restores every setting to its session default, which
@@ -190,6 +204,14 @@ export class PostgresConnectionHandle implements ConnectionHandle<pg.Client> {
     try {
       if (scope === 'query') {
         if (secretKey != null) await sendCancelRequest({ host, port, processID, secretKey }, mayStillSend, timeoutMillis)
+      } else if (this.#settings.pooler !== 'none') {
+        // Behind a pooler the backend key is the pooler's own: pg_terminate_backend
+        // would hit a stranger's backend. Cancel, then drop our client connection.
+        if (secretKey != null && this.isBusy()) await sendCancelRequest({ host, port, processID, secretKey }, mayStillSend, timeoutMillis)
+        if (isCurrent()) {
+          this.#markBroken(new Error('session ended by an interrupt (behind a pooler)'))
+          this.#internals.connection.stream.destroy()
+        }
       } else {
         await settleWithin(this.#terminateBackend(processID, mayStillSend), timeoutMillis)
       }
@@ -278,7 +300,13 @@ export class PostgresConnectionHandle implements ConnectionHandle<pg.Client> {
     const query = this.client.query as unknown as QueryFunction
     const handle = this
     // Fixed arity (pg never looks at arguments.length): no rest array per query.
+    const guard = this.#settings.guard
     const wrapped = function (this: pg.Client, config: unknown, values: unknown, callback: unknown): unknown {
+      if (guard !== undefined) {
+        const status = this.getTransactionStatus()
+        const refusal = guard.check(config, status === 'T' || status === 'E')
+        if (refusal !== undefined) return refuseQuery(refusal, config, values, callback, handle.#internals.connection)
+      }
       handle.#beforeStatement(config)
       return query.call(this, config, values, callback)
     }
@@ -292,12 +320,14 @@ export class PostgresConnectionHandle implements ConnectionHandle<pg.Client> {
    */
   #beforeStatement(config: unknown): void {
     if (this.#changed) return
+    // Under the guard, only what it could not read can change the session.
+    const sniff = this.#settings.guard === undefined
     const text =
       typeof config === 'string'
         ? config
         : typeof config === 'object' && config !== null
           ? ((config as { text?: unknown }).text ?? (config as { cursor?: { text?: unknown } }).cursor?.text)
           : undefined
-    if (typeof text !== 'string' || POSTGRES_SESSION_CHANGE.test(text)) this.#changed = true
+    if (typeof text !== 'string' || (sniff && POSTGRES_SESSION_CHANGE.test(text))) this.#changed = true
   }
 }

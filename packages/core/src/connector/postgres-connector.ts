@@ -9,9 +9,20 @@ import { loadDriver } from './load-driver.js'
 import { PostgresConnectionHandle } from './postgres-connection-handle.js'
 import { redactUrl } from './redact-url.js'
 import { scrubError } from './scrub-error.js'
+import { PoolConfigError } from '../errors/pool-config-error.js'
+import { resolvePooler, type PoolerOption, type PoolerSettings } from '../pooler/pooler-option.js'
+import { TransactionPoolerGuard } from '../pooler/transaction-pooler-guard.js'
 
 /** `closeTimeoutMillis`, `interruptTimeoutMillis`, `statementTimeoutMillis`: see `ConnectorOptions`. */
-export interface PostgresConnectorOptions extends ConnectorOptions {}
+export interface PostgresConnectorOptions extends ConnectorOptions {
+  /**
+   * What sits between us and the server (see `PoolerMode`). Under
+   * `'transaction'` session state is refused before it is sent
+   * (`SessionStateError`) and the session is never reset with `DISCARD ALL`.
+   * Default `'none'`.
+   */
+  readonly pooler?: PoolerOption
+}
 
 /**
  * SQLSTATEs for which a retry can succeed: the server is there but not
@@ -65,6 +76,9 @@ class PostgresConnector implements Connector<pg.Client> {
   readonly #config: Readonly<pg.ClientConfig>
   readonly #password: string | undefined
   readonly #options: ResolvedConnectorOptions
+  readonly #pooler: PoolerSettings
+  /** Set under `pooler: 'transaction'` only. */
+  readonly #guard: TransactionPoolerGuard | undefined
   #driver: typeof pg | undefined
 
   constructor(urlOrConfig: string | pg.ClientConfig, options: PostgresConnectorOptions) {
@@ -73,6 +87,14 @@ class PostgresConnector implements Connector<pg.Client> {
     this.#password = typeof config.password === 'string' ? config.password : fromUrl?.password
     this.target = describeTarget(config)
     this.#options = resolveConnectorOptions(options)
+    this.#pooler = resolvePooler(options.pooler)
+    this.#guard = this.#pooler.mode === 'transaction' ? new TransactionPoolerGuard(this.#pooler.preparedStatements) : undefined
+    if (this.#pooler.mode !== 'none' && this.#options.statementTimeoutMillis !== undefined) {
+      // Sent as a startup parameter, which PgBouncer and its kin refuse.
+      throw new PoolConfigError([
+        `statementTimeoutMillis cannot be sent through a pooler (pooler: '${this.#pooler.mode}'): set it on the role instead (ALTER ROLE … SET statement_timeout = …)`,
+      ])
+    }
     if (config.keepAlive === undefined) {
       config.keepAlive = true
       config.keepAliveInitialDelayMillis ??= DEFAULT_KEEPALIVE_DELAY_MILLIS
@@ -89,7 +111,9 @@ class PostgresConnector implements Connector<pg.Client> {
         target: this.target,
         password: this.#password,
         options: this.#options,
-        resetStatement: 'DISCARD ALL',
+        resetStatement: this.#guard === undefined ? 'DISCARD ALL' : undefined,
+        pooler: this.#pooler.mode,
+        guard: this.#guard,
         openControl: () => this.connect({ timeoutMillis: this.#options.interruptTimeoutMillis }),
       })
     } catch (error) {

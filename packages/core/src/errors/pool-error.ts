@@ -23,3 +23,4 @@ export type PoolErrorCode =
   | 'LEASE_RELEASED'
   | 'LEASE_REVOKED'
   | 'POOL_SIZING'
+  | 'POOL_SESSION_STATE'

@@ -1,11 +1,18 @@
 export {
+  assertAvailable,
   DEFAULT_MYSQL_URL,
   DEFAULT_PG_URL,
+  PGBOUNCER_UNAVAILABLE_VARIABLE,
+  PGBOUNCER_URL_VARIABLE,
+  pgbouncerTarget,
   TEST_DIALECTS,
   testDatabase,
   testDatabases,
+  testTargets,
   type TestDatabase,
   type TestDialect,
+  type TestTarget,
+  type TestTargetName,
 } from './test-databases.js'
 export {
   answersTcp,

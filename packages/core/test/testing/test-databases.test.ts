@@ -5,8 +5,11 @@ import {
   answersTcp,
   redactSecret,
   redactUrl,
+  assertAvailable,
+  pgbouncerTarget,
   startTestDatabases,
   testDatabases,
+  testTargets,
 } from '../../src/testing/index.js'
 
 describe('testDatabases', () => {
@@ -37,6 +40,26 @@ describe('testDatabases', () => {
 
   it('returns frozen entries', () => {
     expect(Object.isFrozen(testDatabases({})[0])).toBe(true)
+  })
+})
+
+describe('testTargets', () => {
+  it('adds PostgreSQL through PgBouncer (transaction mode) to the two databases', () => {
+    const targets = testTargets({ PGBOUNCER_URL: 'postgres://app:pw@127.0.0.1:6432/app' })
+    expect(targets.map((t) => [t.target, t.dialect, t.pooler])).toEqual([
+      ['postgres', 'postgres', 'none'],
+      ['mysql', 'mysql', 'none'],
+      ['pgbouncer', 'postgres', 'transaction'],
+    ])
+    expect(targets[2]).toMatchObject({ url: 'postgres://app:pw@127.0.0.1:6432/app', displayUrl: 'postgres://app@127.0.0.1:6432/app' })
+    expect(() => assertAvailable(targets[2]!)).not.toThrow()
+  })
+
+  it('keeps the PgBouncer target when it cannot run, and makes it fail saying why (never a silent skip)', () => {
+    const missing = pgbouncerTarget({ KP_PGBOUNCER_UNAVAILABLE: 'pgbouncer is not installed: apt-get install -y pgbouncer' })
+    expect(missing.unavailable).toContain('apt-get install -y pgbouncer')
+    expect(() => assertAvailable(missing)).toThrow('the pgbouncer test target cannot run: pgbouncer is not installed')
+    expect(pgbouncerTarget({}).unavailable).toContain('PGBOUNCER_URL is not set')
   })
 })
 

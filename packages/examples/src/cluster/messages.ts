@@ -17,6 +17,8 @@ export interface WorkerSettings {
   readonly poolMax: number
   readonly users: number
   readonly burstMillis: number
+  /** Set in the PgBouncer variant: the workers connect to PgBouncer in transaction mode. */
+  readonly pooler?: 'transaction'
 }
 
 export const WORKER_SETTINGS_VARIABLE = 'KP_EX_CLUSTER_WORKER'

@@ -123,9 +123,9 @@ export async function runClusterPrimary(options: ClusterOptions): Promise<Cluste
   }
 }
 
-type Message<T extends WorkerMessage['type']> = Extract<WorkerMessage, { type: T }>
+export type Message<T extends WorkerMessage['type']> = Extract<WorkerMessage, { type: T }>
 
-function nextMessage<T extends 'ready' | 'done'>(worker: Worker, type: T, timeoutMillis = 20_000): Promise<Message<T>> {
+export function nextMessage<T extends 'ready' | 'done'>(worker: Worker, type: T, timeoutMillis = 20_000): Promise<Message<T>> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => finish(new Error(`worker ${worker.process.pid} sent no "${type}" in ${timeoutMillis} ms`)), timeoutMillis)
     const onMessage = (message: WorkerMessage) => {
@@ -145,7 +145,7 @@ function nextMessage<T extends 'ready' | 'done'>(worker: Worker, type: T, timeou
   })
 }
 
-function exited(worker: Worker): Promise<void> {
+export function exited(worker: Worker): Promise<void> {
   if (worker.isDead()) return Promise.resolve()
   return new Promise((resolve) => {
     const timer = setTimeout(() => worker.kill(), 10_000)

@@ -16,6 +16,7 @@ async function runWorker(): Promise<void> {
   const { db, pool } = createPooledKysely(
     databaseAt(settings.dialect, settings.url),
     { max: settings.poolMax, acquireTimeoutMillis: 10_000, name: `worker-${process.pid}` },
+    settings.pooler,
   )
   try {
     await new Promise<void>((resolve) => {

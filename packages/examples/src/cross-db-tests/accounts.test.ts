@@ -1,9 +1,11 @@
-// The pattern to copy: one test file, run against PostgreSQL and MySQL.
+// The pattern to copy: one test file, run against PostgreSQL, MySQL, and
+// PostgreSQL through PgBouncer in transaction mode.
 //
-// testDatabases() reads PG_URL / MYSQL_URL (local defaults otherwise) and
-// returns one entry per database; describe.each runs the whole suite once per
-// entry. The only per-database code is the dialect class and DDL spelling.
-import { testDatabases, type TestDatabase } from '@kysely-pooled/core/testing'
+// testTargets() reads PG_URL / MYSQL_URL (local defaults otherwise) and
+// PGBOUNCER_URL, and returns one entry per target; describe.each runs the
+// whole suite once per entry. The only per-target code is the dialect class,
+// its `pooler`, and DDL spelling. (testDatabases() gives the two databases only.)
+import { assertAvailable, testTargets, type TestTarget } from '@kysely-pooled/core/testing'
 import { Kysely, sql, type Generated } from 'kysely'
 import { PooledMysqlDialect, PooledPostgresDialect } from 'kysely-pooled'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
@@ -12,21 +14,22 @@ interface DB {
   kp_ex_accounts: { id: Generated<number>; owner: string; balance_cents: number }
 }
 
-function createDb({ dialect, url }: TestDatabase): Kysely<DB> {
+function createDb({ dialect, url, pooler }: TestTarget): Kysely<DB> {
   // A small pool: tests rarely need more, and test servers are shared.
   const pool = { max: 3, acquireTimeoutMillis: 5_000 }
   return new Kysely<DB>({
     dialect:
       dialect === 'postgres'
-        ? new PooledPostgresDialect({ connection: url, pool })
+        ? new PooledPostgresDialect({ connection: url, pool, pooler })
         : new PooledMysqlDialect({ connection: url, pool }),
   })
 }
 
-describe.each(testDatabases())('accounts on $dialect ($displayUrl)', (database) => {
+describe.each(testTargets())('accounts on $target ($displayUrl)', (database) => {
   let db: Kysely<DB>
 
   beforeAll(async () => {
+    assertAvailable(database) // a target that cannot run here fails, saying why
     db = createDb(database)
     await db.schema.dropTable('kp_ex_accounts').ifExists().execute()
     await db.schema
@@ -51,6 +54,7 @@ describe.each(testDatabases())('accounts on $dialect ($displayUrl)', (database) 
   })
 
   afterAll(async () => {
+    if (db === undefined) return
     await db.schema.dropTable('kp_ex_accounts').ifExists().execute()
     await db.destroy() // always: the pool's connections are server slots
   })
@@ -89,7 +93,13 @@ describe.each(testDatabases())('accounts on $dialect ($displayUrl)', (database) 
 
   it('gives every test a clean session, even after one changed it', async () => {
     const setting = database.dialect === 'postgres' ? sql`set kp_ex.who = 'test'` : sql`set @kp_ex_who = 'test'`
-    await db.connection().execute((connection) => setting.execute(connection))
+    const change = db.connection().execute((connection) => setting.execute(connection))
+    if (database.pooler === 'transaction') {
+      // Behind a transaction pooler the server session is shared: refused before it is sent.
+      await expect(change).rejects.toMatchObject({ code: 'POOL_SESSION_STATE' })
+    } else {
+      await change
+    }
     const read = database.dialect === 'postgres' ? sql<{ v: string | null }>`select current_setting('kp_ex.who', true) as v` : sql<{ v: string | null }>`select @kp_ex_who as v`
     // Every connection of the pool, at once: none of them may still carry the setting.
     const values = await Promise.all(Array.from({ length: 3 }, () => read.execute(db).then((r) => r.rows[0]?.v ?? null)))

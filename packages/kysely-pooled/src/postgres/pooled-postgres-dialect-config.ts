@@ -1,4 +1,4 @@
-import type { PostgresClient as Client, PostgresClientConfig as ClientConfig } from '@kysely-pooled/core'
+import type { PoolerOption, PostgresClient as Client, PostgresClientConfig as ClientConfig } from '@kysely-pooled/core'
 import type { PooledDialectConfigBase } from '../shared/pooled-dialect-config.js'
 
 /**
@@ -14,6 +14,14 @@ export interface PooledPostgresDialectConfig extends PooledDialectConfigBase<Cli
    * `import Cursor from 'pg-cursor'` then `cursor: Cursor`.
    */
   readonly cursor?: PostgresCursorConstructor
+  /**
+   * What sits between the app and PostgreSQL: `'none'` (default),
+   * `'session'`, `'transaction'` (PgBouncer/Supavisor/RDS Proxy in transaction
+   * mode: session state is refused with `SessionStateError`, no `DISCARD ALL`
+   * is sent), or `{ mode, preparedStatements }`. Passed to `postgresConnector`;
+   * ignored when `pool` is an existing core Pool (set it on that pool's connector).
+   */
+  readonly pooler?: PoolerOption
 }
 
 /** The part of `pg-cursor` the dialect uses (typed here so `pg-cursor` stays optional). */

@@ -1,4 +1,4 @@
-import { postgresConnector } from '@kysely-pooled/core'
+import { poolerProblem, postgresConnector } from '@kysely-pooled/core'
 import { PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler, type Driver } from 'kysely'
 import type { PostgresClient as Client, PostgresClientConfig as ClientConfig } from '@kysely-pooled/core'
 import { PooledDialect } from '../shared/pooled-dialect.js'
@@ -26,13 +26,15 @@ export class PooledPostgresDialect extends PooledDialect<Client> {
       dialectName: 'PooledPostgresDialect',
       connectorDialect: 'postgres',
       connectionHint: "a 'postgres://…' URL or a pg ClientConfig",
-      extraKeys: ['cursor'],
+      extraKeys: ['cursor', 'pooler'],
       checkExtras: (raw, problems) => {
         if (raw.cursor !== undefined && typeof raw.cursor !== 'function') {
           problems.push("cursor must be the pg-cursor class (import Cursor from 'pg-cursor')")
         }
+        const pooler = poolerProblem(raw.pooler)
+        if (pooler !== undefined) problems.push(pooler)
       },
-      createConnector: (connection) => postgresConnector(connection),
+      createConnector: (connection) => postgresConnector(connection, { pooler: config.pooler }),
     })
     super(resolved, {
       QueryCompiler: PostgresQueryCompiler,
