@@ -79,7 +79,7 @@ export class MysqlConnectionHandle implements ConnectionHandle<mysql.Connection>
     // idle connection must never be unhandled.
     connection.on('error', (error: Error) => this.#markBroken(error))
     connection.on('end', () => this.#markBroken(new Error(`connection to ${settings.target} ended`)))
-    watchSocket(internals.stream, (error) => this.#markBroken(error))
+    watchSocket(internals.stream, settings.target, (error) => this.#markBroken(error))
     const stallMillis = settings.options.stallMillis
     this.#guard = stallMillis === undefined ? undefined : new StallGuard(stallMillis, () => this.#stalled(stallMillis))
     this.#observePackets()
@@ -102,7 +102,7 @@ export class MysqlConnectionHandle implements ConnectionHandle<mysql.Connection>
       connection.once('connect', onConnect)
     })
     const stream = this.#internals.stream
-    watchSocket(stream, (error) => this.#markBroken(error)) // a TLS upgrade replaced it
+    watchSocket(stream, this.#settings.target, (error) => this.#markBroken(error)) // a TLS upgrade replaced it
     if (this.#guard !== undefined) this.#watchRequests(this.#guard, stream)
     this.#timeoutAssignment = timeoutAssignment(this.#internals._handshakePacket?.serverVersion, this.#settings.options.statementTimeoutMillis)
     await this.#recordFreshSession()

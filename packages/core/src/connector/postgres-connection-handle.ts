@@ -94,7 +94,7 @@ export class PostgresConnectionHandle implements ConnectionHandle<pg.Client> {
     internals.connection.on('parameterStatus', () => {
       if (this.#ready) this.#changed = true
     })
-    watchSocket(internals.connection.stream, (error) => this.#markBroken(error))
+    watchSocket(internals.connection.stream, settings.target, (error) => this.#markBroken(error))
     const stallMillis = settings.options.stallMillis
     this.#guard = stallMillis === undefined ? undefined : new StallGuard(stallMillis, () => this.#stalled(stallMillis))
     this.#wrapQuery()
@@ -104,7 +104,7 @@ export class PostgresConnectionHandle implements ConnectionHandle<pg.Client> {
   async open(): Promise<void> {
     await this.client.connect()
     const stream = this.#internals.connection.stream
-    watchSocket(stream, (error) => this.#markBroken(error)) // a TLS upgrade replaced it
+    watchSocket(stream, this.#settings.target, (error) => this.#markBroken(error)) // a TLS upgrade replaced it
     if (this.#guard !== undefined) this.#watchRequests(this.#guard, stream)
     this.#ready = true
   }
