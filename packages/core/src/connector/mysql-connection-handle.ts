@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks'
 import type mysql from 'mysql2'
 import type { ConnectionHandle, InterruptScope, TransactionState } from './connector.js'
 import type { ResolvedConnectorOptions } from './connector-options.js'
+import { askSafely } from './ask-safely.js'
 import { BrokenWatch } from './broken-watch.js'
 import { closeWithin } from './close-within.js'
 import { MysqlSessionState, type MysqlPacket } from './mysql-session-state.js'
@@ -188,7 +189,7 @@ export class MysqlConnectionHandle implements ConnectionHandle<mysql.Connection>
     const deadline = performance.now() + timeoutMillis
     // Nothing running: a KILL QUERY could hit the next statement.
     const mayStillSend = (): boolean =>
-      performance.now() < deadline && isCurrent() && !this.isBroken() && (scope === 'session' || this.isBusy())
+      performance.now() < deadline && askSafely(isCurrent) && !this.isBroken() && (scope === 'session' || this.isBusy())
     if (threadId == null || !mayStillSend()) return
     const kill = `${scope === 'query' ? 'KILL QUERY' : 'KILL'} ${Number(threadId)}`
     const work = async (): Promise<void> => {

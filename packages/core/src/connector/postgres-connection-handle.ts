@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream'
 import type pg from 'pg'
 import type { ConnectionHandle, InterruptScope, TransactionState } from './connector.js'
 import type { ResolvedConnectorOptions } from './connector-options.js'
+import { askSafely } from './ask-safely.js'
 import { BrokenWatch } from './broken-watch.js'
 import { closeWithin } from './close-within.js'
 import { sendCancelRequest } from './postgres-cancel-request.js'
@@ -185,7 +186,7 @@ export class PostgresConnectionHandle implements ConnectionHandle<pg.Client> {
     const deadline = performance.now() + timeoutMillis
     // Nothing running: a cancel request could hit the next statement.
     const mayStillSend = (): boolean =>
-      performance.now() < deadline && isCurrent() && !this.isBroken() && (scope === 'session' || this.isBusy())
+      performance.now() < deadline && askSafely(isCurrent) && !this.isBroken() && (scope === 'session' || this.isBusy())
     if (processID == null || !mayStillSend()) return
     try {
       if (scope === 'query') {

@@ -133,6 +133,19 @@ describe.each(testDatabases())('connector faults on $dialect ($displayUrl)', (db
     const [row] = await sleeping
     expect(isPostgres ? row : Object.values(row!)).toEqual(isPostgres ? { slept: '' } : [0])
 
+    // A fence that throws at the moment of sending counts as "no", and nothing escapes as an uncaught error.
+    let asked2 = 0
+    const throwsLater = (): boolean => {
+      if (asked2++ === 0) return true
+      throw new Error('kp fence failure')
+    }
+    const sleepingAgain = run(db, handle, sleepSql(0.5, `${marker}_throw`))
+    await expect.poll(() => isRunning(db, admin, serverId(db, handle), `${marker}_throw`), { timeout: 10_000 }).toBe(true)
+    await handle.interrupt('query', throwsLater)
+    expect(asked2).toBe(2)
+    const [again] = await sleepingAgain
+    expect(isPostgres ? again : Object.values(again!)).toEqual(isPostgres ? { slept: '' } : [0])
+
     await handle.interrupt('session', () => false)
     expect(await sessionExists(db, admin, serverId(db, handle))).toBe(true)
     expect(handle.isBroken()).toBe(false)
