@@ -103,6 +103,16 @@ describe.each(testDatabases())('connector faults on $dialect ($displayUrl)', (db
     for (const id of ids) await expect.poll(() => sessionExists(db, admin, id), { timeout: 10_000 }).toBe(false)
   })
 
+  it('close() of a healthy connection whose server never answers the goodbye destroys the socket after closeTimeoutMillis', async () => {
+    const handle = await connect(proxy.url(db.url), { closeTimeoutMillis: 200 })
+    expect(handle.isBroken()).toBe(false)
+    await proxy.setMode('blackhole')
+    await handle.close()
+    expect(socketOf(handle).destroyed).toBe(true)
+    expect(handle.isBroken()).toBe(true)
+    await handle.close() // a second close is the same close
+  })
+
   it('TCP keepalive is on by default, off when configured so', async () => {
     const keepAliveOf = (handle: Handle): string =>
       execFileSync('ss', ['-tnoH', 'state', 'established', 'sport', '=', `:${socketOf(handle).localPort}`], { encoding: 'utf8' })
