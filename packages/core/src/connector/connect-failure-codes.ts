@@ -2,7 +2,7 @@ import type { ConnectFailureKind } from './connector.js'
 import { ConnectTimeoutError } from './connect-timeout-error.js'
 
 /** System error codes for which retrying cannot help: the host name does not resolve. */
-export const UNKNOWN_HOST_CODES: ReadonlySet<string> = new Set([
+const UNKNOWN_HOST_CODES: ReadonlySet<string> = new Set([
   'ENOTFOUND',
   'EAI_AGAIN',
   'EAI_FAIL',
@@ -11,7 +11,7 @@ export const UNKNOWN_HOST_CODES: ReadonlySet<string> = new Set([
 ])
 
 /** System error codes of a server that is (maybe) there but not answering now. */
-export const TRANSIENT_SYSTEM_CODES: ReadonlySet<string> = new Set([
+const TRANSIENT_SYSTEM_CODES: ReadonlySet<string> = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
   'ETIMEDOUT',

@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks'
 import type mysql from 'mysql2'
 import type { ConnectionHandle, InterruptScope, TransactionState } from './connector.js'
 import type { ResolvedConnectorOptions } from './connector-options.js'
+import { askSafely } from './ask-safely.js'
 import { BrokenWatch } from './broken-watch.js'
 import { closeWithin } from './close-within.js'
 import { MysqlSessionState, type MysqlPacket } from './mysql-session-state.js'
@@ -79,7 +80,7 @@ export class MysqlConnectionHandle implements ConnectionHandle<mysql.Connection>
     // idle connection must never be unhandled.
     connection.on('error', (error: Error) => this.#markBroken(error))
     connection.on('end', () => this.#markBroken(new Error(`connection to ${settings.target} ended`)))
-    watchSocket(internals.stream, (error) => this.#markBroken(error))
+    watchSocket(internals.stream, settings.target, (error) => this.#markBroken(error))
     const stallMillis = settings.options.stallMillis
     this.#guard = stallMillis === undefined ? undefined : new StallGuard(stallMillis, () => this.#stalled(stallMillis))
     this.#observePackets()
@@ -102,7 +103,7 @@ export class MysqlConnectionHandle implements ConnectionHandle<mysql.Connection>
       connection.once('connect', onConnect)
     })
     const stream = this.#internals.stream
-    watchSocket(stream, (error) => this.#markBroken(error)) // a TLS upgrade replaced it
+    watchSocket(stream, this.#settings.target, (error) => this.#markBroken(error)) // a TLS upgrade replaced it
     if (this.#guard !== undefined) this.#watchRequests(this.#guard, stream)
     this.#timeoutAssignment = timeoutAssignment(this.#internals._handshakePacket?.serverVersion, this.#settings.options.statementTimeoutMillis)
     await this.#recordFreshSession()
@@ -188,7 +189,7 @@ export class MysqlConnectionHandle implements ConnectionHandle<mysql.Connection>
     const deadline = performance.now() + timeoutMillis
     // Nothing running: a KILL QUERY could hit the next statement.
     const mayStillSend = (): boolean =>
-      performance.now() < deadline && isCurrent() && !this.isBroken() && (scope === 'session' || this.isBusy())
+      performance.now() < deadline && askSafely(isCurrent) && !this.isBroken() && (scope === 'session' || this.isBusy())
     if (threadId == null || !mayStillSend()) return
     const kill = `${scope === 'query' ? 'KILL QUERY' : 'KILL'} ${Number(threadId)}`
     const work = async (): Promise<void> => {

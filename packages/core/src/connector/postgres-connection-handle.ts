@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream'
 import type pg from 'pg'
 import type { ConnectionHandle, InterruptScope, TransactionState } from './connector.js'
 import type { ResolvedConnectorOptions } from './connector-options.js'
+import { askSafely } from './ask-safely.js'
 import { BrokenWatch } from './broken-watch.js'
 import { closeWithin } from './close-within.js'
 import { sendCancelRequest } from './postgres-cancel-request.js'
@@ -101,7 +102,7 @@ export class PostgresConnectionHandle implements ConnectionHandle<pg.Client> {
       // Behind a transaction pooler a ParameterStatus comes from SET LOCAL (the guard refuses the rest).
       if (this.#ready && settings.guard === undefined) this.#changed = true
     })
-    watchSocket(internals.connection.stream, (error) => this.#markBroken(error))
+    watchSocket(internals.connection.stream, settings.target, (error) => this.#markBroken(error))
     const stallMillis = settings.options.stallMillis
     this.#guard = stallMillis === undefined ? undefined : new StallGuard(stallMillis, () => this.#stalled(stallMillis))
     this.#wrapQuery()
@@ -111,7 +112,7 @@ export class PostgresConnectionHandle implements ConnectionHandle<pg.Client> {
   async open(): Promise<void> {
     await this.client.connect()
     const stream = this.#internals.connection.stream
-    watchSocket(stream, (error) => this.#markBroken(error)) // a TLS upgrade replaced it
+    watchSocket(stream, this.#settings.target, (error) => this.#markBroken(error)) // a TLS upgrade replaced it
     if (this.#guard !== undefined) this.#watchRequests(this.#guard, stream)
     this.#ready = true
   }
@@ -199,7 +200,7 @@ export class PostgresConnectionHandle implements ConnectionHandle<pg.Client> {
     const deadline = performance.now() + timeoutMillis
     // Nothing running: a cancel request could hit the next statement.
     const mayStillSend = (): boolean =>
-      performance.now() < deadline && isCurrent() && !this.isBroken() && (scope === 'session' || this.isBusy())
+      performance.now() < deadline && askSafely(isCurrent) && !this.isBroken() && (scope === 'session' || this.isBusy())
     if (processID == null || !mayStillSend()) return
     try {
       if (scope === 'query') {

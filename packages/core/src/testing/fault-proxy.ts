@@ -93,7 +93,12 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     })
     // An orderly close travels on; an error resets the other side, as a real path would.
     from.on('end', () => {
-      if (!to.destroyed) to.end()
+      const end = (): void => {
+        if (!to.destroyed) to.end()
+      }
+      // Behind the chunks still delayed, in latency mode.
+      if (typeof mode === 'object') setTimeout(end, mode.latencyMillis)
+      else end()
     })
     from.on('error', () => {
       if (!to.destroyed) to.resetAndDestroy()

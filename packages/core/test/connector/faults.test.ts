@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { StalledStatementError } from '../../src/connector/stalled-statement-error.js'
 import { startFaultProxy, testDatabases, type FaultProxy } from '../../src/testing/index.js'
-import { clientOf, connectorFor, isRunning, openAdmin, run, serverId, sessionExists, type Admin, type Handle } from './support/databases.js'
+import { clientOf, connectorFor, isRunning, killFromOutside, openAdmin, run, serverId, sessionExists, type Admin, type Handle } from './support/databases.js'
 
 const CONNECT = { timeoutMillis: 10_000 }
 
@@ -57,15 +57,18 @@ describe.each(testDatabases())('connector faults on $dialect ($displayUrl)', (db
     const query = new Promise<{ error: unknown; brokenInCallback: boolean }>((resolve) => {
       const callback = (error: unknown): void => resolve({ error, brokenInCallback: handle.isBroken() })
       const client = clientOf(handle) as unknown as { query(sql: string, callback: (error: unknown) => void): unknown }
-      client.query(sleepSql(30, marker), callback)
+      client.query(sleepSql(20, marker), callback)
     })
-    await expect.poll(() => isRunning(db, admin, serverId(db, handle), marker), { timeout: 10_000 }).toBe(true)
+    const id = serverId(db, handle)
+    await expect.poll(() => isRunning(db, admin, id, marker), { timeout: 10_000 }).toBe(true)
     proxy.resetAll()
     const { error, brokenInCallback } = await query
     expect(error).toBeInstanceOf(Error)
     expect(brokenInCallback).toBe(true)
     expect(handle.isBroken()).toBe(true)
     await expect.poll(() => broken.length).toBe(1)
+    // The server notices a vanished client only when the statement ends: do not leave it sleeping on a shared server.
+    await killFromOutside(db, admin, id)
     expect(socketOf(handle).destroyed).toBe(true)
   })
 
@@ -85,7 +88,8 @@ describe.each(testDatabases())('connector faults on $dialect ($displayUrl)', (db
   it('close() leaves no socket behind: healthy, busy and broken connections alike', async () => {
     const healthy = await Promise.all([connect(), connect(), connect()])
     const busy = await connect()
-    const busyQuery = run(db, busy, sleepSql(30, 'kp_fault_close_busy')).catch((error: unknown) => error)
+    const busyQuery = run(db, busy, sleepSql(20, 'kp_fault_close_busy')).catch((error: unknown) => error)
+    await expect.poll(() => isRunning(db, admin, serverId(db, busy), 'kp_fault_close_busy'), { timeout: 10_000 }).toBe(true)
     const dead = await connect()
     await admin.query(isPostgres ? 'SELECT pg_terminate_backend(?)' : `KILL ${serverId(db, dead)}`, isPostgres ? [serverId(db, dead)] : [])
     await expect.poll(() => dead.isBroken(), { timeout: 10_000 }).toBe(true)
@@ -101,6 +105,17 @@ describe.each(testDatabases())('connector faults on $dialect ($displayUrl)', (db
     expect(socketsOfThisProcess('fin-wait-2', serverPort)).toEqual([])
     expect(socketsOfThisProcess('fin-wait-1', serverPort)).toEqual([])
     for (const id of ids) await expect.poll(() => sessionExists(db, admin, id), { timeout: 10_000 }).toBe(false)
+    await killFromOutside(db, admin, serverId(db, busy))
+  })
+
+  it('close() of a healthy connection whose server never answers the goodbye destroys the socket after closeTimeoutMillis', async () => {
+    const handle = await connect(proxy.url(db.url), { closeTimeoutMillis: 200 })
+    expect(handle.isBroken()).toBe(false)
+    await proxy.setMode('blackhole')
+    await handle.close()
+    expect(socketOf(handle).destroyed).toBe(true)
+    expect(handle.isBroken()).toBe(true)
+    await handle.close() // a second close is the same close
   })
 
   it('TCP keepalive is on by default, off when configured so', async () => {
@@ -132,6 +147,19 @@ describe.each(testDatabases())('connector faults on $dialect ($displayUrl)', (db
     // Ran to its end: pg_sleep returns an empty value, an interrupted SLEEP() returns 1.
     const [row] = await sleeping
     expect(isPostgres ? row : Object.values(row!)).toEqual(isPostgres ? { slept: '' } : [0])
+
+    // A fence that throws at the moment of sending counts as "no", and nothing escapes as an uncaught error.
+    let asked2 = 0
+    const throwsLater = (): boolean => {
+      if (asked2++ === 0) return true
+      throw new Error('kp fence failure')
+    }
+    const sleepingAgain = run(db, handle, sleepSql(0.5, `${marker}_throw`))
+    await expect.poll(() => isRunning(db, admin, serverId(db, handle), `${marker}_throw`), { timeout: 10_000 }).toBe(true)
+    await handle.interrupt('query', throwsLater)
+    expect(asked2).toBe(2)
+    const [again] = await sleepingAgain
+    expect(isPostgres ? again : Object.values(again!)).toEqual(isPostgres ? { slept: '' } : [0])
 
     await handle.interrupt('session', () => false)
     expect(await sessionExists(db, admin, serverId(db, handle))).toBe(true)
