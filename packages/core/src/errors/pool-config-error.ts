@@ -6,7 +6,7 @@ export class PoolConfigError extends PoolError {
   readonly problems: readonly string[]
 
   constructor(problems: readonly string[]) {
-    super(`invalid pool options:\n  - ${problems.join('\n  - ')}`)
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`)
     this.problems = Object.freeze([...problems])
   }
 }
