@@ -80,6 +80,7 @@ export interface PooledDialectOptions {
   readonly onCreateConnection?: PooledPostgresDialectConfig['onCreateConnection']
   readonly onReserveConnection?: PooledPostgresDialectConfig['onReserveConnection']
   readonly destroyGraceMillis?: number
+  readonly statementTimeoutMillis?: number
 }
 
 /** Our dialect for the schema's database (with pg-cursor on Postgres). */

@@ -25,7 +25,7 @@ export class PooledMysqlDialect extends PooledDialect<Connection> {
       connectorDialect: 'mysql',
       connectionHint: "a 'mysql://…' URL or mysql2 ConnectionOptions",
       extraKeys: [],
-      createConnector: (connection) => mysqlConnector(connection),
+      createConnector: (connection) => mysqlConnector(connection, { statementTimeoutMillis: config.statementTimeoutMillis }),
     })
     super(resolved, { QueryCompiler: MysqlQueryCompiler, Adapter: MysqlAdapter, Introspector: MysqlIntrospector })
   }

@@ -34,7 +34,8 @@ export class PooledPostgresDialect extends PooledDialect<Client> {
         const pooler = poolerProblem(raw.pooler)
         if (pooler !== undefined) problems.push(pooler)
       },
-      createConnector: (connection) => postgresConnector(connection, { pooler: config.pooler }),
+      createConnector: (connection) =>
+        postgresConnector(connection, { pooler: config.pooler, statementTimeoutMillis: config.statementTimeoutMillis }),
     })
     super(resolved, {
       QueryCompiler: PostgresQueryCompiler,

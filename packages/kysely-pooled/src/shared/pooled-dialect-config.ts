@@ -36,6 +36,13 @@ export interface PooledDialectConfigBase<C> {
    * transactions). Default 5000.
    */
   readonly destroyGraceMillis?: number
+  /**
+   * Server-side limit on every statement (PostgreSQL `statement_timeout`;
+   * MariaDB `max_statement_time`; MySQL `max_execution_time`, SELECTs only),
+   * kept across session resets, plus a client-side guard for a dead path.
+   * Off by default.
+   */
+  readonly statementTimeoutMillis?: number
 }
 
 export const DEFAULT_DESTROY_GRACE_MILLIS = 5_000

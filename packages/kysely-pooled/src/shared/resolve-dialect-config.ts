@@ -42,7 +42,7 @@ export interface ResolvedDialectConfig<C> {
   readonly makePool: (value: unknown, name: string | undefined) => Pool<C>
 }
 
-const COMMON_KEYS = ['connection', 'pool', 'onCreateConnection', 'onReserveConnection', 'destroyGraceMillis']
+const COMMON_KEYS = ['connection', 'pool', 'onCreateConnection', 'onReserveConnection', 'destroyGraceMillis', 'statementTimeoutMillis']
 const POOL_OPTION_HINT = new Set(['min', 'max', 'acquireTimeoutMillis', 'idleTimeoutMillis', 'maxLifetimeMillis'])
 
 /**
