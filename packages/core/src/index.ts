@@ -23,6 +23,7 @@ export { findSessionState, type SessionStateFinding, type SessionStateKind } fro
 
 export { createPool, Pool, type AcquireOptions, type DestroyOptions } from './pool/pool.js'
 export { Lease } from './pool/lease.js'
+export { captureAcquireSite, type AcquireSite } from './pool/acquire-site.js'
 export {
   POOL_DEFAULTS,
   resolvePoolOptions,

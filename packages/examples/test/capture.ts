@@ -16,4 +16,5 @@ export function captureStream(isTTY = false): OutputStream & { readonly text: st
 }
 
 /** Any ANSI escape sequence. */
+// eslint-disable-next-line no-control-regex -- an ANSI sequence starts with ESC
 export const ANSI = /\u001b\[/

@@ -10,7 +10,7 @@ export interface AcquireSite {
 // Enough frames to get past Kysely's and the dialect's own to the application.
 const STACK_FRAMES = 30
 
-export function captureAcquireSite(above: Function): AcquireSite {
+export function captureAcquireSite(above: (...args: never[]) => unknown): AcquireSite {
   const site: { stack?: string } = {}
   const limit = Error.stackTraceLimit
   Error.stackTraceLimit = STACK_FRAMES

@@ -1,4 +1,4 @@
-import type { AcquireOptions, Lease, Pool } from '@kysely-pooled/core'
+import { captureAcquireSite, type AcquireOptions, type Lease, type Pool } from '@kysely-pooled/core'
 import {
   CompiledQuery,
   createQueryId,
@@ -10,7 +10,6 @@ import {
   type TransactionSettings,
 } from 'kysely'
 import type { AbortOptions } from './abort-options.js'
-import { captureCallerSite } from './caller-site.js'
 import type { DialectPools, PoolGeneration } from './dialect-pools.js'
 import { LeaseConnection } from './lease-connection.js'
 import type { ConnectionHook } from './pooled-dialect-config.js'
@@ -63,7 +62,7 @@ export abstract class PooledDriver<C> implements Driver {
     // resumes after the init (nor in an async stack trace when Kysely did
     // not await the acquire, as for `startTransaction()`). The first acquire
     // hands this site to the pool for leak reports and timeout errors.
-    this.#initSite = captureCallerSite(this.init)
+    this.#initSite = captureAcquireSite(this.init)
     this.#generation = await this.#settings.pools.attach(options)
     this.#pool = this.#generation.pool
   }
