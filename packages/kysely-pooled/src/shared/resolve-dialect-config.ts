@@ -55,7 +55,7 @@ export function resolveDialectConfig<C, Connection, Config extends PooledDialect
 ): ResolvedDialectConfig<C> {
   const { dialectName } = description
   if (config === null || typeof config !== 'object') {
-    throw new PoolConfigError([`${dialectName}: the config must be an object, got ${describe(config)}`])
+    throw new PoolConfigError([`${dialectName}: the config must be an object, got ${describeKind(config)}`])
   }
   const record = config as unknown as Record<string, unknown>
   const problems: string[] = []
@@ -85,12 +85,12 @@ export function resolveDialectConfig<C, Connection, Config extends PooledDialect
   }
   for (const hook of ['onCreateConnection', 'onReserveConnection'] as const) {
     if (config[hook] !== undefined && typeof config[hook] !== 'function') {
-      problems.push(`${hook} must be a function, got ${describe(config[hook])}`)
+      problems.push(`${hook} must be a function, got ${describeKind(config[hook])}`)
     }
   }
   const grace = config.destroyGraceMillis ?? DEFAULT_DESTROY_GRACE_MILLIS
   if (typeof grace !== 'number' || !Number.isInteger(grace) || grace < 0) {
-    problems.push(`destroyGraceMillis must be an integer >= 0, got ${describe(grace)}`)
+    problems.push(`destroyGraceMillis must be an integer >= 0, got ${describeKind(grace)}`)
   }
   description.checkExtras?.(record, problems)
   throwIfAny(dialectName, problems)
@@ -170,7 +170,7 @@ function checkPoolOptions(pool: unknown, problems: string[]): void {
     return
   }
   if (pool === null || typeof pool !== 'object' || Array.isArray(pool)) {
-    problems.push(`pool must be pool options, a core Pool or a function returning either, got ${describe(pool)}`)
+    problems.push(`pool must be pool options, a core Pool or a function returning either, got ${describeKind(pool)}`)
     return
   }
   const candidate = pool as Record<string, unknown>
@@ -200,12 +200,12 @@ function checkConnection(connection: unknown, hint: string, problems: string[]):
       problems.push(`connection must not be an empty string (${hint})`)
     }
   } else if (typeof connection !== 'object' || Array.isArray(connection)) {
-    problems.push(`connection must be ${hint}, got ${describe(connection)}`)
+    problems.push(`connection must be ${hint}, got ${describeKind(connection)}`)
   }
 }
 
 /** A value for a message: never the value of a string that might be a URL with a password. */
-function describe(value: unknown): string {
+function describeKind(value: unknown): string {
   if (value === null || value === undefined || typeof value === 'number' || typeof value === 'boolean') {
     return String(value)
   }
