@@ -7,6 +7,7 @@ import {
   byApplicationName,
   byUser,
   call,
+  callUntilServed,
   createUser,
   dropUser,
   FaultReport,
@@ -19,7 +20,6 @@ import {
   sleepSql,
   stockSubject,
   tally,
-  waitUntil,
   type FaultResult,
   type Outcome,
   type SessionFilter,
@@ -129,6 +129,7 @@ describe.each(testDatabases())('the pool under network faults on $dialect', (db)
   // ----------------------------------------- blackhole under idle connections
 
   const CALLERS_IN_THE_HOLE = 10
+  const HOLE_ACQUIRE_TIMEOUT_MILLIS = 1_000
 
   /** Fills the pool, lets it idle past `validateAfterIdleMillis`, blackholes the path, sends new callers, then heals the path. */
   async function blackholeIdle(subject: Subject, filter: SessionFilter): Promise<FaultResult & { outcomes: Outcome[] }> {
@@ -142,11 +143,11 @@ describe.each(testDatabases())('the pool under network faults on $dialect', (db)
     await new Promise((resolve) => setTimeout(resolve, 100))
     const faultStart = performance.now()
     await proxy.setMode('blackhole')
-    const deadline = ACQUIRE_TIMEOUT_MILLIS + 1_000
+    const deadline = HOLE_ACQUIRE_TIMEOUT_MILLIS + 1_000
     await Promise.all(Array.from({ length: CALLERS_IN_THE_HOLE }, () => call(subject, 'SELECT 1', deadline, outcomes)))
     await proxy.setMode('pass')
     const faultEnd = performance.now()
-    await waitUntil(async () => (await call(subject, 'SELECT 1', deadline, outcomes)).ok, RECOVERY_BOUND_MILLIS)
+    await callUntilServed(subject, subject.patienceMillis, outcomes)
     // Callers left hanging by a stock pool: the healed path does not wake them (their bytes were dropped).
     const result = {
       tally: tally(outcomes, deadline),
@@ -160,7 +161,7 @@ describe.each(testDatabases())('the pool under network faults on $dialect', (db)
 
   it('a blackholed path under idle connections: new callers fail within their deadline (validation), then the pool recovers', async () => {
     const filter = sessions()
-    const subject = ours(filter, { validateAfterIdleMillis: 50 })
+    const subject = ours(filter, { validateAfterIdleMillis: 50, acquireTimeoutMillis: HOLE_ACQUIRE_TIMEOUT_MILLIS })
     const result = await blackholeIdle(subject, filter)
     record('blackhole under idle connections, then new callers', subject, result)
     expectHealthy(result)
@@ -168,13 +169,13 @@ describe.each(testDatabases())('the pool under network faults on $dialect', (db)
     for (const outcome of inTheHole) {
       expect(outcome.ok).toBe(false)
       expect(outcome.error).toMatch(/^PoolTimeoutError/)
-      expect(outcome.endedAt! - outcome.startedAt).toBeLessThanOrEqual(ACQUIRE_TIMEOUT_MILLIS + SETTLE_SLACK_MILLIS)
+      expect(outcome.endedAt! - outcome.startedAt).toBeLessThanOrEqual(HOLE_ACQUIRE_TIMEOUT_MILLIS + SETTLE_SLACK_MILLIS)
     }
   })
 
   it('stock pool: a blackholed path under idle connections', async () => {
     const filter = sessions()
-    const subject = stock(filter)
+    const subject = stockSubject(db, filter.url, { max: MAX, acquireTimeoutMillis: HOLE_ACQUIRE_TIMEOUT_MILLIS })
     const result = await blackholeIdle(subject, filter)
     record('blackhole under idle connections, then new callers', subject, result, 'no validation; no query timeout by default')
     // Whatever a stock pool left behind dies with its sockets.
@@ -212,9 +213,7 @@ describe.each(testDatabases())('the pool under network faults on $dialect', (db)
     const afterFaultMillis = Math.round((outcome.endedAt ?? Number.POSITIVE_INFINITY) - faultStart)
     await proxy.setMode('pass')
     const faultEnd = performance.now()
-    if (!destroys) {
-      await waitUntil(async () => (await call(subject, 'SELECT 1', deadline, outcomes)).ok, RECOVERY_BOUND_MILLIS)
-    }
+    if (!destroys) await callUntilServed(subject, subject.patienceMillis, outcomes)
     const result = {
       tally: tally(outcomes, deadline),
       // A destroyed pool serves nobody again: nothing to recover.

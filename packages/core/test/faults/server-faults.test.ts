@@ -3,11 +3,12 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { PoolConnectError } from '../../src/index.js'
 import { testDatabase, type TestDatabase } from '../../src/testing/index.js'
-import { openAdmin, type Admin } from '../connector/support/databases.js'
+import { connectorFor, openAdmin, type Admin } from '../connector/support/databases.js'
 import { startThrowawayMariadb, startThrowawayPostgres, type ThrowawayServer } from '../support/throwaway-servers.js'
 import {
   byUser,
   call,
+  callUntilServed,
   FaultReport,
   faultUnderLoad,
   Load,
@@ -144,7 +145,7 @@ describe.each([
    */
   async function atConnectionLimit(subject: Subject, filter: SessionFilter, refused: () => boolean): Promise<FaultResult> {
     await admin.query(isPostgres ? `ALTER ROLE ${APP_USER} CONNECTION LIMIT ${MAX}` : `ALTER USER '${APP_USER}'@'%' WITH MAX_USER_CONNECTIONS ${MAX}`)
-    const hogs = await Promise.all(Array.from({ length: MAX }, () => openAdmin(db, filter.url)))
+    const hogs = await Promise.all(Array.from({ length: MAX }, () => openSession(db, filter.url)))
     try {
       const watch = new ProcessWatch()
       const sampler = new SizeSampler(subject)
@@ -215,7 +216,7 @@ describe.each([
     await admin.query(isPostgres ? `ALTER ROLE ${APP_USER} PASSWORD '${PASSWORD}'` : `ALTER USER '${APP_USER}'@'%' IDENTIFIED BY '${PASSWORD}'`)
     const faultEnd = performance.now()
     const after: Outcome[] = []
-    await waitUntil(async () => (await call(subject, 'SELECT 1', DEADLINE_MILLIS, after)).ok, RECOVERY_BOUND_MILLIS)
+    await callUntilServed(subject, subject.patienceMillis, after)
     return {
       phase1,
       phase2,
@@ -266,6 +267,12 @@ describe.each([
     expect(text).not.toContain('kp-wrong-pw')
   })
 })
+
+/** A session of the app user that takes a slot until closed (its socket destroyed: no waiting on a goodbye). */
+async function openSession(db: TestDatabase, url: string): Promise<{ close(): Promise<void> }> {
+  const handle = await connectorFor(db, url).connect({ timeoutMillis: 5_000 })
+  return { close: () => handle.close() }
+}
 
 /** An admin connection that opens again after the server restarted under it. */
 function reconnectingAdmin(db: TestDatabase): Admin {

@@ -76,7 +76,7 @@ export function stockSubject(db: TestDatabase, url: string, options: StockOption
       query: (sql) => pool.query(sql),
       size: () => pool.totalCount,
       destroy: () => pool.end(),
-      patienceMillis: 1_500,
+      patienceMillis: 1_000,
     }
   }
   const pool = mysqlDriver.createPool({ uri: url, connectionLimit: options.max, connectTimeout: options.acquireTimeoutMillis })
@@ -90,7 +90,7 @@ export function stockSubject(db: TestDatabase, url: string, options: StockOption
       }),
     size: () => internals._allConnections.length,
     destroy: () => new Promise<void>((resolve) => pool.end(() => resolve())),
-    patienceMillis: 1_500,
+    patienceMillis: 1_000,
   }
 }
 
@@ -140,7 +140,7 @@ export class Load {
 }
 
 /** One call, recorded; resolves when it settles or when its deadline plus the slack has passed. */
-export function call(subject: Subject, sql: string, deadlineMillis: number, into: Outcome[]): Promise<Outcome> {
+export function call(subject: Subject, sql: string, deadlineMillis: number, into: Outcome[], slackMillis = SETTLE_SLACK_MILLIS): Promise<Outcome> {
   const outcome: Outcome = { startedAt: performance.now(), endedAt: undefined, ok: false, error: undefined }
   into.push(outcome)
   const settled = subject.query(sql).then(
@@ -155,7 +155,7 @@ export function call(subject: Subject, sql: string, deadlineMillis: number, into
   )
   let timer: NodeJS.Timeout | undefined
   const late = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, deadlineMillis + SETTLE_SLACK_MILLIS)
+    timer = setTimeout(resolve, deadlineMillis + slackMillis)
   })
   return Promise.race([settled, late]).then(() => {
     clearTimeout(timer)
@@ -356,6 +356,19 @@ export class FaultReport {
     ]
     console.log(lines.join('\n'))
   }
+}
+
+/**
+ * Calls until a caller is served or `windowMillis` passed (a hung call is
+ * given up at the window's end); returns whether one was served.
+ */
+export async function callUntilServed(subject: Subject, windowMillis: number, into: Outcome[]): Promise<boolean> {
+  const end = performance.now() + windowMillis
+  for (let left = windowMillis; left > 0; left = end - performance.now()) {
+    if ((await call(subject, 'SELECT 1', left, into, 0)).ok) return true
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  return false
 }
 
 /** Polls `condition` every 20 ms until it holds or `timeoutMillis` passed; returns whether it held. */
