@@ -17,6 +17,7 @@ import {
   recoveryMillis,
   settle,
   SETTLE_SLACK_MILLIS,
+  SizeSampler,
   sleepSql,
   stockSubject,
   tally,
@@ -134,6 +135,7 @@ describe.each(testDatabases())('the pool under network faults on $dialect', (db)
   /** Fills the pool, lets it idle past `validateAfterIdleMillis`, blackholes the path, sends new callers, then heals the path. */
   async function blackholeIdle(subject: Subject, filter: SessionFilter): Promise<FaultResult & { outcomes: Outcome[] }> {
     const watch = new ProcessWatch()
+    const sampler = new SizeSampler(subject)
     const outcomes: Outcome[] = []
     const warm: Outcome[] = []
     await Promise.all(Array.from({ length: MAX }, () => call(subject, sleepSql(db, 50), ACQUIRE_TIMEOUT_MILLIS, warm)))
@@ -149,10 +151,11 @@ describe.each(testDatabases())('the pool under network faults on $dialect', (db)
     const faultEnd = performance.now()
     await callUntilServed(subject, subject.patienceMillis, outcomes)
     // Callers left hanging by a stock pool: the healed path does not wake them (their bytes were dropped).
+    sampler.stop()
     const result = {
       tally: tally(outcomes, deadline),
       recoveryMillis: recoveryMillis(outcomes, faultStart, faultEnd),
-      maxSize: subject.size(),
+      maxSize: sampler.max,
       unhandled: watch.unhandled,
       outcomes,
     }
@@ -200,6 +203,7 @@ describe.each(testDatabases())('the pool under network faults on $dialect', (db)
     statementMillis = 3_000,
   ): Promise<{ outcome: Outcome; afterFaultMillis: number; result: FaultResult }> {
     const watch = new ProcessWatch()
+    const sampler = new SizeSampler(subject)
     const outcomes: Outcome[] = []
     const marker = `kp_fault_stuck_${randomUUID().slice(0, 6)}`
     // Our pool: a statement short enough that the server ends it soon after its client is gone (its cancel
@@ -214,11 +218,12 @@ describe.each(testDatabases())('the pool under network faults on $dialect', (db)
     await proxy.setMode('pass')
     const faultEnd = performance.now()
     if (!destroys) await callUntilServed(subject, subject.patienceMillis, outcomes)
+    sampler.stop()
     const result = {
       tally: tally(outcomes, deadline),
       // A destroyed pool serves nobody again: nothing to recover.
       recoveryMillis: destroys ? 0 : recoveryMillis(outcomes, faultStart, faultEnd),
-      maxSize: subject.size(),
+      maxSize: sampler.max,
       unhandled: watch.unhandled,
     }
     return { outcome, afterFaultMillis, result: { ...result, ...(await settle(subject, filter, watch)) } }
@@ -303,6 +308,7 @@ describe.each(testDatabases())('the pool under network faults on $dialect', (db)
     expect(destroyMillis).toBeLessThanOrEqual(graceMillis + cleanupTimeoutMillis + SETTLE_SLACK_MILLIS)
     expect(afterFaultMillis).toBeLessThanOrEqual(graceMillis + cleanupTimeoutMillis + SETTLE_SLACK_MILLIS)
     expect(result.unhandled).toEqual([])
+    expect(result.maxSize).toBeLessThanOrEqual(MAX)
     expect(result.socketsLeft).toBe(0)
     // The cancel's side channel (its connect went into the hole) closes within interruptTimeoutMillis.
     await expect.poll(() => proxy.connections, { timeout: 1_000 + SETTLE_SLACK_MILLIS }).toBe(0)

@@ -201,6 +201,7 @@ describe.each([
    */
   async function passwordChanged(subject: Subject, filter: SessionFilter): Promise<FaultResult & { phase1: Outcome[]; phase2: Outcome[] }> {
     const watch = new ProcessWatch()
+    const sampler = new SizeSampler(subject)
     const warm: Outcome[] = []
     await Promise.all([0, 1].map(() => call(subject, sleepSql(db, 100), DEADLINE_MILLIS, warm)))
     expect(warm.every((outcome) => outcome.ok)).toBe(true)
@@ -217,12 +218,13 @@ describe.each([
     const faultEnd = performance.now()
     const after: Outcome[] = []
     await callUntilServed(subject, subject.patienceMillis, after)
+    sampler.stop()
     return {
       phase1,
       phase2,
       tally: tally([...phase1, ...phase2], DEADLINE_MILLIS),
       recoveryMillis: recoveryMillis(after, faultStart, faultEnd),
-      maxSize: subject.size(),
+      maxSize: sampler.max,
       unhandled: watch.unhandled,
       ...(await settle(subject, filter, watch)),
     }
