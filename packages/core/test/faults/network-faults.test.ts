@@ -200,7 +200,7 @@ describe.each(testDatabases())('the pool under network faults on $dialect', (db)
     bound: () => Promise<void>,
     deadline: number,
     destroys = false,
-    statementMillis = 3_000,
+    statementMillis = 2_000,
   ): Promise<{ outcome: Outcome; afterFaultMillis: number; result: FaultResult }> {
     const watch = new ProcessWatch()
     const sampler = new SizeSampler(subject)
@@ -254,7 +254,7 @@ describe.each(testDatabases())('the pool under network faults on $dialect', (db)
     const subject = ours(filter, {}, { statementTimeoutMillis: 300 })
     const watch = new ProcessWatch()
     const outcomes: Outcome[] = []
-    const outcome = await call(subject, sleepSql(db, 30_000), 300, outcomes)
+    const outcome = await call(subject, sleepSql(db, 20_000), 300, outcomes)
     watch.stop()
     // PostgreSQL: query_canceled; MariaDB: max_statement_time exceeded — or SLEEP() cut short, which returns 1.
     if (!outcome.ok) expect(outcome.error).toMatch(isPostgres ? /\(57014\)/ : /\(1969\)/)
@@ -328,7 +328,7 @@ describe.each(testDatabases())('the pool under network faults on $dialect', (db)
       },
       ACQUIRE_TIMEOUT_MILLIS,
       true,
-      30_000,
+      25_000,
     )
     record(
       'statement stuck on a dead path: pool ended',
