@@ -114,7 +114,7 @@ describe.each(testDatabases())('the pool under network faults on $dialect', (db)
     const result = await resetMidLoad(subject, filter)
     record('every connection reset mid-load', subject, result)
     expectHealthy(result)
-    expect(result.tally.served).toBeGreaterThan(100)
+    expect(result.tally.served).toBeGreaterThanOrEqual(50)
     expect(proxy.connections).toBe(0)
   })
 
@@ -184,7 +184,9 @@ describe.each(testDatabases())('the pool under network faults on $dialect', (db)
     // Whatever a stock pool left behind dies with its sockets.
     proxy.resetAll()
     await filter.killAll()
-    expect(result.tally.served + result.tally.failed + result.tally.hung).toBeGreaterThan(CALLERS_IN_THE_HOLE)
+    // What the README says of it: callers hang on the dead idle connections, and the healed path does not bring them back.
+    expect(result.tally.hung).toBeGreaterThan(0)
+    expect(result.recoveryMillis).toBeUndefined()
   })
 
   // ------------------------------------------------------ a stuck statement
@@ -330,14 +332,17 @@ describe.each(testDatabases())('the pool under network faults on $dialect', (db)
       true,
       25_000,
     )
+    const endedInTime = ended
     record(
       'statement stuck on a dead path: pool ended',
       subject,
       result,
-      `end() ${ended ? 'finished' : 'still pending after 2 s'}; caller ${Number.isFinite(afterFaultMillis) ? `released after ${afterFaultMillis} ms` : 'never released'}`,
+      `end() ${endedInTime ? 'finished' : 'still pending after 2 s'}; caller ${Number.isFinite(afterFaultMillis) ? `released after ${afterFaultMillis} ms` : 'never released'}`,
     )
     proxy.resetAll()
     await filter.killAll()
-    expect(typeof ended).toBe('boolean')
+    // What the README says of it: the caller is still stuck and end() has not finished.
+    expect(result.tally.hung).toBe(1)
+    expect(endedInTime).toBe(false)
   })
 })

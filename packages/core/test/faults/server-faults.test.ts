@@ -189,7 +189,8 @@ describe.each([
     })
     record('server at its connection limit, then freed', subject, result)
     await filter.killAll()
-    expect(result.tally.served + result.tally.failed).toBeGreaterThan(0)
+    // The stock pools fail callers while the server refuses; ours keep them queued.
+    expect(result.tally.failed).toBeGreaterThan(0)
   })
 
   // ---------------------------------------- password changed, connections open
@@ -256,7 +257,8 @@ describe.each([
     const result = await passwordChanged(subject, filter)
     record('password changed with connections open', subject, result, describePhases(result))
     await filter.killAll()
-    expect(result.phase1).toHaveLength(20)
+    // Failed callers although two healthy connections were open.
+    expect(tally(result.phase1, DEADLINE_MILLIS).served).toBeLessThan(20)
   })
 
   it('no password in what a refused caller sees', async () => {
