@@ -143,6 +143,16 @@ export class PostgresConnectionHandle implements ConnectionHandle<pg.Client> {
     )
   }
 
+  /** A statement is running or queued: busy, but not merely awaiting the ReadyForQuery that trails an error. */
+  #statementInFlight(): boolean {
+    const internals = this.#internals
+    return (
+      internals._activeQuery != null ||
+      internals._queryQueue.length > 0 ||
+      (internals._sentQueryQueue !== undefined && internals._sentQueryQueue.length > 0)
+    )
+  }
+
   whenIdle(): Promise<void> {
     if (!this.isBusy() || this.isBroken()) return Promise.resolve()
     return new Promise<void>((resolve) => this.#idleWaiters.push(resolve))
@@ -198,9 +208,10 @@ export class PostgresConnectionHandle implements ConnectionHandle<pg.Client> {
     const { processID, secretKey, host, port } = this.#internals
     const timeoutMillis = this.#settings.options.interruptTimeoutMillis
     const deadline = performance.now() + timeoutMillis
-    // Nothing running: a cancel request could hit the next statement.
+    // Nothing running: a cancel request could hit the next statement. A
+    // failed statement waiting only for its ReadyForQuery is over too.
     const mayStillSend = (): boolean =>
-      performance.now() < deadline && askSafely(isCurrent) && !this.isBroken() && (scope === 'session' || this.isBusy())
+      performance.now() < deadline && askSafely(isCurrent) && !this.isBroken() && (scope === 'session' || this.#statementInFlight())
     if (processID == null || !mayStillSend()) return
     try {
       if (scope === 'query') {
