@@ -83,6 +83,14 @@ export interface ConnectionHandle<C> {
    */
   isBusy(): boolean
 
+  /**
+   * Optional; synchronous, free: busy only because the server's
+   * end-of-statement message (PostgreSQL's ReadyForQuery after an error) is
+   * still on its way. No statement runs, nothing needs interrupting, and the
+   * connection is idle within one message.
+   */
+  isSettling?(): boolean
+
   /** Resolves once `isBusy()` is false or the connection is broken. Never rejects. */
   whenIdle(): Promise<void>
 

@@ -143,6 +143,11 @@ export class PostgresConnectionHandle implements ConnectionHandle<pg.Client> {
     )
   }
 
+  /** Busy only because the ReadyForQuery that trails a failed statement has not arrived yet. */
+  isSettling(): boolean {
+    return this.#internals.readyForQuery !== true && !this.#statementInFlight()
+  }
+
   /** A statement is running or queued: busy, but not merely awaiting the ReadyForQuery that trails an error. */
   #statementInFlight(): boolean {
     const internals = this.#internals

@@ -80,7 +80,9 @@ export class ReleasePipeline<C> {
     }
     const handle = entry.handle
     if (handle.isBusy()) {
-      return Verdict.Busy
+      // A statement that already failed only waits for the server's ready
+      // message: clean in the foreground, nothing to interrupt.
+      return handle.isSettling?.() === true ? Verdict.Dirty : Verdict.Busy
     }
     if (handle.transactionState() !== 'idle' || entry.interrupting !== undefined) {
       return Verdict.Dirty
@@ -107,9 +109,11 @@ export class ReleasePipeline<C> {
     const target = this.#target
     try {
       if (handle.isBusy()) {
-        // Fenced: once the connection has moved on, the cancel is not sent.
-        const seq = entry.leaseSeq
-        void handle.interrupt('query', () => entry.leaseSeq === seq && !handle.isBroken())
+        if (handle.isSettling?.() !== true) {
+          // Fenced: once the connection has moved on, the cancel is not sent.
+          const seq = entry.leaseSeq
+          void handle.interrupt('query', () => entry.leaseSeq === seq && !handle.isBroken())
+        }
         if ((await settleBefore(handle.whenIdle(), deadline)) !== 'done') {
           return target.evict(entry, 'dirty')
         }

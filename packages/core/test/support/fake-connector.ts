@@ -19,6 +19,8 @@ export class FakeConnection implements ConnectionHandle<FakeConnection> {
   readonly #connector: FakeConnector
   transaction: TransactionState = 'idle'
   busy = false
+  /** Busy only until the server's ready message arrives (a statement that already failed). */
+  settling = false
   sessionChanged = false
   broken = false
   closed = false
@@ -46,6 +48,7 @@ export class FakeConnection implements ConnectionHandle<FakeConnection> {
 
   finishQuery(): void {
     this.busy = false
+    this.settling = false
     for (const resolve of this.#whenIdle.splice(0)) resolve()
   }
 
@@ -66,6 +69,10 @@ export class FakeConnection implements ConnectionHandle<FakeConnection> {
 
   isBusy(): boolean {
     return this.busy
+  }
+
+  isSettling(): boolean {
+    return this.busy && this.settling
   }
 
   whenIdle(): Promise<void> {

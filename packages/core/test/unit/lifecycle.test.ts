@@ -157,6 +157,21 @@ describe("validation is bounded by the caller's deadline and signal", () => {
 })
 
 describe('a statement still running at release', () => {
+  it('one that already failed (only the ready message pending) is cleaned before release() resolves, with no interrupt', async () => {
+    const { pool } = fakePool({ max: 1 })
+    const lease = await pool.acquire()
+    const connection = lease.connection
+    connection.busy = true
+    connection.settling = true
+    connection.transaction = 'failed'
+    const released = lease.release()
+    connection.finishQuery() // the ready message arrives
+    await released
+    expect(connection.statements).toEqual(['ROLLBACK'])
+    expect([...connection.interrupts, ...connection.fencedOut]).toEqual([])
+    expect(pool.stats()).toMatchObject({ idle: 1, rolledBackOnRelease: 1 })
+  })
+
   it('release() resolves at once; a statement that ignores the cancel is cut off after cleanupTimeoutMillis', async () => {
     const { pool } = fakePool({ max: 1, cleanupTimeoutMillis: 300 })
     const lease = await pool.acquire()
