@@ -79,6 +79,10 @@ export class PostgresConnectionHandle implements ConnectionHandle<pg.Client> {
   #ready = false
   #closing: Promise<void> | undefined = undefined
   #idleWaiters: Array<() => void> = []
+  /** pg emits 'drain' after every statement: listened to only while someone waits for idle. */
+  readonly #onDrain = (): void => {
+    if (!this.isBusy()) this.#wakeIdleWaiters()
+  }
 
   constructor(client: pg.Client, settings: PostgresHandleSettings) {
     this.client = client
@@ -88,9 +92,6 @@ export class PostgresConnectionHandle implements ConnectionHandle<pg.Client> {
     // never be unhandled, and marks the connection broken.
     client.on('error', (error: Error) => this.#markBroken(error))
     client.on('end', () => this.#markBroken(new Error(`connection to ${settings.target} ended`)))
-    client.on('drain', () => {
-      if (this.#idleWaiters.length > 0 && !this.isBusy()) this.#wakeIdleWaiters()
-    })
     internals.connection.on('parameterStatus', () => {
       if (this.#ready) this.#changed = true
     })
@@ -137,6 +138,7 @@ export class PostgresConnectionHandle implements ConnectionHandle<pg.Client> {
 
   whenIdle(): Promise<void> {
     if (!this.isBusy() || this.isBroken()) return Promise.resolve()
+    if (this.#idleWaiters.length === 0) this.client.on('drain', this.#onDrain)
     return new Promise<void>((resolve) => this.#idleWaiters.push(resolve))
   }
 
@@ -247,6 +249,7 @@ export class PostgresConnectionHandle implements ConnectionHandle<pg.Client> {
     if (this.#idleWaiters.length === 0) return
     const waiters = this.#idleWaiters
     this.#idleWaiters = []
+    this.client.off('drain', this.#onDrain)
     for (const wake of waiters) wake()
   }
 
