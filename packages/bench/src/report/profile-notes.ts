@@ -16,6 +16,12 @@ export const PROFILE_NOTES: readonly string[] = [
   '| kysely-pooled | 137.9k (0.98× stock) | 101.9k (0.89× stock) |',
   '| stock Kysely dialect + driver pool | 141.0k | 114.6k |',
   '| ceiling: Kysely, no pool (round-robin) | 112.0k | 104.2k |',
+  '| hygiene cycle (acquire, `select 1`, release; no Kysely), kysely-pooled reset \'auto\' | 50.9k (0.82× stock) | 41.7k (1.03× stock) |',
+  '| hygiene cycle, stock pool (no hygiene) | 62.1k | 40.5k |',
+  '',
+  'On MariaDB the clean release is at parity with the stock pool in instructions: the packet observation (one wrapper call per packet, a few byte reads per command) and the statement sniff ' +
+    '(one anchored test and one scan per statement, about 0.1 µs) cost about what mysql2\'s pool spends on its callbacks and `process.nextTick` hand-overs; both allocate alike (58 vs 62 scavenges in 60,000 cycles). ' +
+    'The wall and CPU times per cycle in section 3 swing with the machine far more than that.',
   '',
   'A sampled profile (`node --cpu-prof packages/bench/dist/profile.js --c=64`, PostgreSQL) puts about 58 % of the client CPU in `writev`: ' +
     'the kernel sending on the loopback socket, which includes delivering the bytes to the server on the same machine. Then Kysely (building, compiling and freezing the query, about 10 %), ' +
