@@ -13,9 +13,9 @@ export const PROFILE_NOTES: readonly string[] = [
   '',
   '| instructions per point select | PostgreSQL | MariaDB |',
   '|---|--:|--:|',
-  '| kysely-pooled | 137.9k (0.98× stock) | 101.9k (0.89× stock) |',
-  '| stock Kysely dialect + driver pool | 141.0k | 114.6k |',
-  '| ceiling: Kysely, no pool (round-robin) | 112.0k | 104.2k |',
+  '| kysely-pooled | 119k (138k three commits earlier) | 100k |',
+  '| stock Kysely dialect + driver pool | 132k–141k (two runs) | 115k |',
+  '| ceiling: Kysely, no pool (round-robin) | 112k | 104k |',
   '| hygiene cycle (acquire, `select 1`, release; no Kysely), kysely-pooled reset \'auto\' | 50.9k (0.82× stock) | 41.7k (1.03× stock) |',
   '| hygiene cycle, stock pool (no hygiene) | 62.1k | 40.5k |',
   '',
@@ -26,14 +26,17 @@ export const PROFILE_NOTES: readonly string[] = [
   'A sampled profile (`node --cpu-prof packages/bench/dist/profile.js --c=64`, PostgreSQL) puts about 58 % of the client CPU in `writev`: ' +
     'the kernel sending on the loopback socket, which includes delivering the bytes to the server on the same machine. Then Kysely (building, compiling and freezing the query, about 10 %), ' +
     'the driver (pg protocol, parsing rows, about 10 %), promise ticks and GC (about 7 %); the pool and connector are 3–4 % ' +
-    '(acquire and release with 54 callers queued about 1.4 µs, the session sniff of each statement 0.1–0.3 µs, the lease and connection objects).',
+    '(acquire and release with 54 callers queued about 1.4 µs; the session sniff of each statement up to 0.8 µs in the samples, flattening the SQL string included; the lease and connection objects).',
   '',
-  'The gap to the no-pool ceiling on PostgreSQL (about 26k instructions per select) is mostly not the pool: the pool itself is about 2.7k per acquire + release ' +
-    '(section 4); in the callgrind difference the stock dialect and ours are both still compiling (TurboFan, about 13k per select — partly an artefact of valgrind, where timers fire fifty times more often per operation) where the ceiling is not, ' +
-    'and ours spends about 3k more in the garbage collector: a Lease and a Kysely `DatabaseConnection` per acquire, and Kysely registers every new connection object in a WeakSet. ' +
-    'What a pool could still remove: (1) that per-acquire connection object (about 0.2 µs and the GC work), but one object per physical connection would let a connection kept past its release ' +
-    '(a leaked `trx`) run on the next holder and would stop garbage-collected leases from being reclaimed; (2) the promise and tick of an acquire that finds an idle connection (a synchronous hand-out); ' +
+  'Repeat runs of the same build differ by up to 7 %: some JIT compilation still lands in the measured window. Within that, kysely-pooled runs at 0.85–0.90× the stock dialect\'s instructions and ' +
+    'within about 7k instructions (6 %) of the no-pool ceiling on PostgreSQL, at it on MariaDB. That gap is the pool\'s acquire + release (about 2.7k, section 4), the session sniff of each statement ' +
+    '(1.9k, measured by switching it off: one anchored test and one scan, plus flattening Kysely\'s concatenated SQL string earlier than the driver would), and the rest of the per-acquire work: ' +
+    'a Lease and a Kysely `DatabaseConnection` per acquire — Kysely registers each new connection object in a WeakSet — and the promise ticks of acquire and release.',
+  '',
+  'What a pool could still remove: (1) the per-acquire connection object (about 0.2 µs with its GC work), but one object per physical connection would let a connection kept past its release ' +
+    '(a leaked `trx`) run on the next holder, and would stop garbage-collected leases from being reclaimed; (2) the promise and tick of an acquire that finds an idle connection (a synchronous hand-out); ' +
     '(3) the two clock reads per acquire + release (`performance.now()` is about 40 ns in Node 20, brand check included), which only a coarse clock could drop, blurring the wait and use figures; ' +
-    '(4) the statement sniff, which is what makes a clean release cost no round trip on PostgreSQL. The kernel\'s socket work, Kysely and the driver cost the same under any pool.',
+    '(4) the sniff, which is what lets a clean release cost no round trip on PostgreSQL. The kernel\'s socket work — most of the CPU time, and what makes CPU per operation swing with the load on the machine — ' +
+    'Kysely and the driver cost the same under any pool.',
   '',
 ]
