@@ -15,6 +15,7 @@ import { throughputChart } from './report/svg.js'
 import type { BenchResults } from './results.js'
 import { measureExhaustion, type ExhaustionResult } from './scenarios/exhaustion.js'
 import { measureHygiene, type HygieneResult } from './scenarios/hygiene.js'
+import { measureInstructions, type InstructionsResult } from './scenarios/instructions.js'
 import { measurePoolOverhead, type OverheadResult } from './scenarios/pool-overhead.js'
 import { measureThroughput, type ThroughputResult } from './scenarios/throughput.js'
 import { measureWarmUp, type WarmUpResult } from './scenarios/warm-up.js'
@@ -53,6 +54,7 @@ progress(`machine: ${machine.cpuModel}, ${machine.cores} cores, Node ${machine.n
 
 const wants = (scenario: (typeof settings.scenarios)[number]) => settings.scenarios.includes(scenario)
 let overhead: OverheadResult | undefined
+let instructions: InstructionsResult | undefined
 let exhaustion: ExhaustionResult | undefined
 const throughput: ThroughputResult[] = []
 const transactions: ThroughputResult[] = []
@@ -60,6 +62,7 @@ const hygiene: HygieneResult[] = []
 const warmUp: WarmUpResult[] = []
 
 if (wants('overhead')) overhead = await measurePoolOverhead(FAKE_POOLS, settings)
+if (wants('instructions')) instructions = await measureInstructions()
 if (wants('exhaustion')) exhaustion = await measureExhaustion(FAKE_POOLS, settings)
 for (const target of targets) {
   if (wants('throughput')) throughput.push(await measureThroughput(target, 'point-select', CONTENDERS, settings.concurrencies, settings))
@@ -80,6 +83,7 @@ const measured = {
   transactions,
   hygiene,
   ...(overhead ? { overhead } : {}),
+  ...(instructions ? { instructions } : {}),
   warmUp,
   ...(exhaustion ? { exhaustion } : {}),
 }

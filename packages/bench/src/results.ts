@@ -1,6 +1,7 @@
 import type { MachineInfo } from './machine.js'
 import type { ExhaustionResult } from './scenarios/exhaustion.js'
 import type { HygieneResult } from './scenarios/hygiene.js'
+import type { InstructionsResult } from './scenarios/instructions.js'
 import type { OverheadResult } from './scenarios/pool-overhead.js'
 import type { ThroughputResult } from './scenarios/throughput.js'
 import type { WarmUpResult } from './scenarios/warm-up.js'
@@ -23,6 +24,7 @@ export interface BenchResults {
   readonly transactions: readonly ThroughputResult[]
   readonly hygiene: readonly HygieneResult[]
   readonly overhead?: OverheadResult
+  readonly instructions?: InstructionsResult
   readonly warmUp: readonly WarmUpResult[]
   readonly exhaustion?: ExhaustionResult
   readonly targets: readonly TargetCheck[]

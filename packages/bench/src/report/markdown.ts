@@ -3,6 +3,7 @@ import type { ThroughputResult } from '../scenarios/throughput.js'
 import type { Summary } from '../statistics.js'
 import { databaseLabel } from '../targets.js'
 import { compact, escapeCell, fixed, integer, ratio } from './format.js'
+import { PROFILE_NOTES } from './profile-notes.js'
 
 /** Renders BENCHMARKS.md (repo root). `chartPath` is relative to the repo root. */
 export function renderMarkdown(results: BenchResults, chartPath: string): string {
@@ -19,6 +20,15 @@ export function renderMarkdown(results: BenchResults, chartPath: string): string
       'Every contender runs in the same process, interleaved round-robin within each round on a freshly opened pool that is destroyed right after. ' +
       'Cells are **medians over rounds with (min–max)**, and the ratio to the stock Kysely dialect is the median of per-round ratios (same round, same conditions).',
     '',
+    ...cpuSection(results),
+    '## Targets',
+    '',
+    '| target | measured | status |',
+    '|---|---|---|',
+    ...results.targets.map(
+      (t) => `| ${escapeCell(t.target)} | ${escapeCell(t.measured)} | ${t.met === null ? '– not measured' : t.met ? '✅ met' : '❌ missed'} |`,
+    ),
+    '',
     '## Machine',
     '',
     '| | |',
@@ -34,14 +44,6 @@ export function renderMarkdown(results: BenchResults, chartPath: string): string
       'it measures how much CPU each client stack spends per query as much as the round trip. Other work on the machine during the run ' +
       '(see the load average) widens the min–max ranges; compare ratios within a run, not absolute numbers across runs.',
     '',
-    '## Targets',
-    '',
-    '| target | measured | status |',
-    '|---|---|---|',
-    ...results.targets.map(
-      (t) => `| ${escapeCell(t.target)} | ${escapeCell(t.measured)} | ${t.met === null ? '– not measured' : t.met ? '✅ met' : '❌ missed'} |`,
-    ),
-    '',
   )
 
   if (results.throughput.length > 0) {
@@ -56,14 +58,6 @@ export function renderMarkdown(results: BenchResults, chartPath: string): string
       '',
     )
     for (const result of results.throughput) push(...throughputTable(result, 'point selects/s'))
-    push(
-      '### Node CPU per point select (µs, median over rounds)',
-      '',
-      'CPU time the benchmark process spent per operation (user + system, `process.cpuUsage()`): the client stack\'s cost ' +
-        '(query builder, pool, driver, socket writes), which is what a pool can change. It is less sensitive to other load on the machine than throughput.',
-      '',
-      ...cpuTable(results.throughput),
-    )
   }
   if (results.transactions.length > 0) {
     push(
@@ -79,7 +73,8 @@ export function renderMarkdown(results: BenchResults, chartPath: string): string
     push(
       '## 3. Hygiene cost on clean connections',
       '',
-      'Each cycle: acquire, `select 1`, release — sequentially, on connections that are clean. Statements are counted at the ' +
+      'Each cycle: acquire, `select 1`, release — sequentially, on connections that are clean, through the core pool (no Kysely). ' +
+        'CPU is the benchmark process\'s per cycle (`process.cpuUsage()`), wall the round trip included; both as medians over rounds, and × the stock pool as the median of per-round ratios. Statements are counted at the ' +
         "driver's protocol layer (pg: Query and Execute messages; mysql2: every command), so nothing sent on release can hide; " +
         "the workload's own `select 1` is subtracted. Exact counts, scaled to 10,000 releases.",
       '',
@@ -88,15 +83,15 @@ export function renderMarkdown(results: BenchResults, chartPath: string): string
       push(
         `### ${databaseLabel(result.database)} (${integer(result.releasesPerRun)} releases per run)`,
         '',
-        '| pool | sends on release | extra statements / 10,000 releases | of which | µs per cycle |',
-        '|---|---|--:|---|--:|',
+        '| pool | sends on release | extra statements / 10,000 releases | of which | CPU µs per cycle | CPU × stock pool | wall µs per cycle | wall × stock pool |',
+        '|---|---|--:|---|--:|--:|--:|--:|',
         ...result.rows.map(
           (row) =>
             `| ${escapeCell(row.mode)} | ${escapeCell(row.sends)} | ${integer(row.extraStatementsPer10k)} | ${
               Object.entries(row.extraByKind)
                 .map(([kind, n]) => `${escapeCell(kind)}: ${integer(n)}`)
                 .join(', ') || '–'
-            } | ${summaryCell(row.microsPerCycle, (v) => fixed(v, 0))} |`,
+            } | ${summaryCell(row.cpuMicrosPerCycle, (v) => fixed(v, 1))} | ${ratio(row.cpuRatioToStock.median)} | ${summaryCell(row.microsPerCycle, (v) => fixed(v, 0))} | ${ratio(row.ratioToStock.median)} |`,
         ),
         '',
       )
@@ -122,6 +117,27 @@ export function renderMarkdown(results: BenchResults, chartPath: string): string
           c ? summaryCell(c.nsPerPair, (v) => integer(v)) : '–'
         } | ${ratio(c?.ratioToTarn.median ?? Number.NaN)} | ${c ? `${integer(c.differenceToTarnNs.median)} ns` : '–'} |`
       }),
+      '',
+    )
+  }
+  if (results.instructions) {
+    const ins = results.instructions
+    push(
+      '### Instructions per pair (callgrind)',
+      '',
+      `Uncontended acquire + release on the fake connector under \`${ins.tool}\` (\`node --single-threaded\`: no background compiler or GC threads). ` +
+        `Two runs per subject, both after ${integer(ins.warmPairs)} warm-up pairs, one with ${integer(ins.pairs)} more pairs; the difference over ${integer(ins.pairs)} is one pair. ` +
+        'Deterministic to a few instructions, so a regression of the hot path shows on a busy machine too. `pnpm bench --only=instructions` runs it alone (about a minute).',
+      '',
+      ...(ins.skipped !== undefined
+        ? [`Not measured: ${escapeCell(ins.skipped)}.`]
+        : [
+            '| | instructions per pair |',
+            '|---|--:|',
+            `| kysely-pooled (acquire + release, loop included) | ${integer(ins.perPair['kysely-pooled'] ?? Number.NaN)} |`,
+            `| the same loop on a pool that does nothing | ${integer(ins.perPair.bare ?? Number.NaN)} |`,
+            `| **the pool's own** | **${integer(ins.poolPerPair ?? Number.NaN)}** |`,
+          ]),
       '',
     )
   }
@@ -166,10 +182,12 @@ export function renderMarkdown(results: BenchResults, chartPath: string): string
       '',
     )
   }
+  push(...PROFILE_NOTES)
   push(
     '## Method',
     '',
-    '- `pnpm bench` (full) or `pnpm bench --quick` (under 2 minutes); `--only=throughput,transactions,hygiene,overhead,warmup,exhaustion` and `--db=postgres,mariadb` narrow a run. Progress goes to stderr, one line per step.',
+    '- `pnpm bench` (full) or `pnpm bench --quick` (about 3 minutes; its windows are long enough for CPU per operation to land within about 10 % of full mode, throughput stays rougher); `--only=throughput,transactions,hygiene,overhead,instructions,warmup,exhaustion` and `--db=postgres,mariadb` narrow a run. Progress goes to stderr, one line per step.',
+    '- A CPU cell to explain: `node --cpu-prof packages/bench/dist/profile.js --contender=kysely-pooled --db=postgres --op=point-select --c=16` runs one contender alone and prints its CPU per operation per second.',
     `- Each round opens a new pool per contender (in an order rotated every round), runs each concurrency in turn — ${settings.warmupMillis} ms unmeasured (connections opened, JIT warm), a garbage collection, ${settings.windowMillis} ms measured — and destroys the pool. The concurrencies run in alternating direction from round to round. A warm-up pass over every contender precedes the rounds.`,
     '- Loops are bounded by time and by count; loopback only; at most 20 server connections open at once (pool max 10; 20 in the warm-up test), far below max_connections (PostgreSQL 100, MariaDB 151).',
     '- kysely-pooled runs with its defaults except `max` (and `min` in the warm-up test): hygiene is always on, `reset: \'auto\'`.',
@@ -201,6 +219,31 @@ function throughputTable(result: ThroughputResult, unit: string): string[] {
   ]
 }
 
+/** The headline: client CPU per operation, each contender against the stock dialect. */
+function cpuSection(results: BenchResults): string[] {
+  const sections: Array<[readonly ThroughputResult[], string]> = [
+    [results.throughput, 'point select'],
+    [results.transactions, 'transaction (begin, update, commit)'],
+  ]
+  const lines: string[] = []
+  for (const [list, what] of sections) {
+    if (list.length === 0) continue
+    if (lines.length === 0) {
+      lines.push(
+        '## Client CPU per operation through Kysely',
+        '',
+        'CPU time the benchmark process spends per operation (user + system, `process.cpuUsage()`): the client stack\'s cost ' +
+          '(query builder, pool, driver, socket reads and writes), which is what a pool can change, and what survives other load on the machine ' +
+          'better than throughput. µs, median over rounds, then **× stock**: the median of per-round ratios to the stock Kysely dialect on its driver\'s pool ' +
+          '(same round, same conditions; lower is better).',
+        '',
+      )
+    }
+    lines.push(`### Per ${what}`, '', ...cpuTable(list))
+  }
+  return lines
+}
+
 function cpuTable(results: readonly ThroughputResult[]): string[] {
   const first = results[0]
   if (!first) return []
@@ -213,7 +256,11 @@ function cpuTable(results: readonly ThroughputResult[]): string[] {
       const label = first.rows.find((r) => r.contender === id)?.label ?? id
       const cells = columns.map(({ result, c }) => {
         const row = result.rows.find((r) => r.contender === id && r.concurrency === c)
-        return row ? fixed(row.cpuMicrosPerOp.median, 0) : '–'
+        if (!row) return '–'
+        const bold = id === 'kysely-pooled' ? '**' : ''
+        return id === 'stock'
+          ? fixed(row.cpuMicrosPerOp.median, 0)
+          : `${fixed(row.cpuMicrosPerOp.median, 0)} ${bold}${ratio(row.cpuRatioToStock.median)}${bold}`
       })
       return `| ${escapeCell(id === 'stock' ? 'stock Kysely dialect + driver pool' : label.replace(/ Pooled\w+Dialect$/, ''))} | ${cells.join(' | ')} |`
     }),

@@ -1,7 +1,7 @@
 import { createPool, mysqlConnector, postgresConnector, type Connector, type ResetPolicy } from '@kysely-pooled/core'
 import mysql from 'mysql2'
 import pg from 'pg'
-import { collectGarbage } from '../closed-loop.js'
+import { collectGarbage, rotate } from '../closed-loop.js'
 import type { DatabaseTarget } from '../databases.js'
 import { progress } from '../progress.js'
 import { POOL_MAX, type BenchSettings, type DatabaseId } from '../settings.js'
@@ -24,6 +24,12 @@ export interface HygieneRow {
   readonly extraByKind: Record<string, number>
   /** Microseconds per acquire + `select 1` + release, sequential; one sample per round. */
   readonly microsPerCycle: Summary
+  /** Node CPU microseconds per cycle (user + system); one sample per round. */
+  readonly cpuMicrosPerCycle: Summary
+  /** Per round: CPU per cycle over the stock pool's (no hygiene) in the same round. */
+  readonly cpuRatioToStock: Summary
+  /** Per round: wall time per cycle over the stock pool's in the same round. */
+  readonly ratioToStock: Summary
 }
 
 export interface HygieneResult {
@@ -52,24 +58,29 @@ interface HygieneContender {
  */
 export async function measureHygiene(target: DatabaseTarget, settings: BenchSettings): Promise<HygieneResult> {
   const releases = settings.hygieneReleases
-  const rounds = Math.min(settings.rounds, 2)
+  const rounds = settings.rounds
   const extras = new Map<HygieneMode, { count: number; byKind: Record<string, number> }>()
   const times = new Map<HygieneMode, number[]>()
+  const cpuTimes = new Map<HygieneMode, number[]>()
   for (let round = 0; round < rounds; round++) {
     const line: string[] = []
-    for (const contender of CONTENDERS) {
+    for (const contender of rotate(CONTENDERS, round)) {
       const counter = new StatementCounter()
       const subject = contender.open(target, counter)
       try {
-        // Open the connection and let any connect-time setup finish uncounted.
-        for (let i = 0; i < 20; i++) await subject.cycle()
+        // Open the connection, let any connect-time setup finish uncounted, and
+        // warm the JIT: a cold first run would cost whichever pool goes first.
+        for (let i = 0; i < Math.max(200, releases / 10); i++) await subject.cycle()
         counter.reset()
         collectGarbage()
+        const cpuBefore = process.cpuUsage()
         const start = performance.now()
         for (let i = 0; i < releases; i++) {
           await subject.cycle()
         }
         const micros = ((performance.now() - start) * 1000) / releases
+        const cpu = process.cpuUsage(cpuBefore)
+        const cpuMicros = (cpu.user + cpu.system) / releases
         const byKind = counter.byKind()
         // The workload's own statement is `select 1`, once per cycle.
         for (const kind of Object.keys(byKind)) {
@@ -80,7 +91,8 @@ export async function measureHygiene(target: DatabaseTarget, settings: BenchSett
         }
         extras.set(contender.mode, { count: counter.count - releases, byKind })
         times.set(contender.mode, [...(times.get(contender.mode) ?? []), micros])
-        line.push(`${contender.mode}: +${counter.count - releases}, ${micros.toFixed(0)} µs`)
+        cpuTimes.set(contender.mode, [...(cpuTimes.get(contender.mode) ?? []), cpuMicros])
+        line.push(`${contender.mode}: +${counter.count - releases}, ${micros.toFixed(0)} µs (CPU ${cpuMicros.toFixed(0)})`)
       } finally {
         await subject.destroy()
       }
@@ -88,6 +100,10 @@ export async function measureHygiene(target: DatabaseTarget, settings: BenchSett
     progress(`${target.label} hygiene round ${round + 1}/${rounds} (${releases} releases each): ${line.join('; ')}`)
   }
   const per10k = (n: number) => (n * 10_000) / releases
+  const perRound = (samples: Map<HygieneMode, number[]>, mode: HygieneMode): Summary => {
+    const stock = samples.get(STOCK) ?? []
+    return summarize((samples.get(mode) ?? []).map((value, round) => value / (stock[round] ?? Number.NaN)))
+  }
   return {
     database: target.id,
     releasesPerRun: releases,
@@ -99,6 +115,9 @@ export async function measureHygiene(target: DatabaseTarget, settings: BenchSett
         extraStatementsPer10k: per10k(extra.count),
         extraByKind: Object.fromEntries(Object.entries(extra.byKind).map(([kind, n]) => [kind, per10k(n)])),
         microsPerCycle: summarize(times.get(contender.mode) ?? []),
+        cpuMicrosPerCycle: summarize(cpuTimes.get(contender.mode) ?? []),
+        cpuRatioToStock: perRound(cpuTimes, contender.mode),
+        ratioToStock: perRound(times, contender.mode),
       }
     }),
   }
@@ -184,6 +203,8 @@ function driverPool(mode: HygieneMode, statement: ReleaseStatement, sends: (data
   }
 }
 
+const STOCK: HygieneMode = 'stock pool, no hygiene'
+
 const CONTENDERS: readonly HygieneContender[] = [
   ours('auto'),
   ours('always'),
@@ -192,7 +213,7 @@ const CONTENDERS: readonly HygieneContender[] = [
   driverPool('PgBouncer-style reset on every release', 'reset', (database) =>
     database === 'postgres' ? 'DISCARD ALL on every release' : 'COM_RESET_CONNECTION on every release',
   ),
-  driverPool('stock pool, no hygiene', 'none', () => 'nothing, ever (dirty connections are reused as they are)'),
+  driverPool(STOCK, 'none', () => 'nothing, ever (dirty connections are reused as they are)'),
 ]
 
 /** The connector with `connect` instrumented: each new connection is watched; the handle is the connector's own. */

@@ -93,6 +93,34 @@ interface PairCost {
   readonly wallNs: number
 }
 
+type Loop = (pool: FakePool, windowMillis: number) => Promise<PairCost>
+
+/**
+ * Each pool gets its own copy of the two loops (the same source, compiled
+ * apart): one shared copy would see three pools at its call sites and run
+ * slower for all of them than any caller with one pool does.
+ */
+const loopsByPool = new Map<FakePoolId, Record<OverheadLoad, Loop>>()
+
+function loopsFor(id: FakePoolId): Record<OverheadLoad, Loop> {
+  let loops = loopsByPool.get(id)
+  if (loops === undefined) {
+    loops = { uncontended: copyOf(uncontended), contended: copyOf(contended) }
+    loopsByPool.set(id, loops)
+  }
+  return loops
+}
+
+/** A fresh compilation of `loop` (a top-level function using only its arguments and the helpers passed in). */
+function copyOf(loop: Loop): Loop {
+  const make = new Function('cost', 'MAX_PAIRS', 'WAITERS', `return ${loop.toString()}`) as (
+    costFn: typeof cost,
+    maxPairs: number,
+    waiters: number,
+  ) => Loop
+  return make(cost, MAX_PAIRS, WAITERS)
+}
+
 /** Returns nanoseconds per pair, CPU and wall. */
 async function measureOnce(factory: FakePoolFactory, load: OverheadLoad, windowMillis: number): Promise<PairCost> {
   const pool = factory.create(POOL_MAX, 60_000)
@@ -101,7 +129,7 @@ async function measureOnce(factory: FakePoolFactory, load: OverheadLoad, windowM
     const handles = await Promise.all(Array.from({ length: POOL_MAX }, () => pool.acquire()))
     await Promise.all(handles.map((handle) => pool.release(handle)))
     collectGarbage()
-    return load === 'uncontended' ? await uncontended(pool, windowMillis) : await contended(pool, windowMillis)
+    return await loopsFor(factory.id)[load](pool, windowMillis)
   } finally {
     await pool.destroy()
   }

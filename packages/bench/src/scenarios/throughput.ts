@@ -17,6 +17,8 @@ export interface ThroughputRow {
   readonly ratioToStock: Summary
   /** Node CPU time per operation (µs), one sample per round: less sensitive to other load than ops/s. */
   readonly cpuMicrosPerOp: Summary
+  /** Per round: this contender's CPU per operation over the stock dialect's in the same round (lower is better). */
+  readonly cpuRatioToStock: Summary
   readonly errors: number
   readonly firstError?: string
 }
@@ -79,6 +81,8 @@ export async function measureThroughput(
       const own = samples.get(key(contender.id, concurrency)) ?? []
       const stock = samples.get(key('stock', concurrency)) ?? []
       const ratios = own.map((value, round) => value / (stock[round] ?? Number.NaN))
+      const ownCpu = cpu.get(key(contender.id, concurrency)) ?? []
+      const stockCpu = cpu.get(key('stock', concurrency)) ?? []
       const error = errors.get(key(contender.id, concurrency))
       rows.push({
         contender: contender.id,
@@ -86,7 +90,8 @@ export async function measureThroughput(
         concurrency,
         opsPerSecond: summarize(own),
         ratioToStock: summarize(ratios),
-        cpuMicrosPerOp: summarize(cpu.get(key(contender.id, concurrency)) ?? []),
+        cpuMicrosPerOp: summarize(ownCpu),
+        cpuRatioToStock: summarize(ownCpu.map((value, round) => value / (stockCpu[round] ?? Number.NaN))),
         errors: error?.count ?? 0,
         ...(error?.first ? { firstError: error.first } : {}),
       })

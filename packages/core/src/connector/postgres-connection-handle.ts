@@ -86,6 +86,10 @@ export class PostgresConnectionHandle implements ConnectionHandle<pg.Client> {
   #ready = false
   #closing: Promise<void> | undefined = undefined
   #idleWaiters: Array<() => void> = []
+  /** pg emits 'drain' after every statement: listened to only while someone waits for idle. */
+  readonly #onDrain = (): void => {
+    if (!this.isBusy()) this.#wakeIdleWaiters()
+  }
 
   constructor(client: pg.Client, settings: PostgresHandleSettings) {
     this.client = client
@@ -95,9 +99,6 @@ export class PostgresConnectionHandle implements ConnectionHandle<pg.Client> {
     // never be unhandled, and marks the connection broken.
     client.on('error', (error: Error) => this.#markBroken(error))
     client.on('end', () => this.#markBroken(new Error(`connection to ${settings.target} ended`)))
-    client.on('drain', () => {
-      if (this.#idleWaiters.length > 0 && !this.isBusy()) this.#wakeIdleWaiters()
-    })
     internals.connection.on('parameterStatus', () => {
       // Behind a transaction pooler a ParameterStatus comes from SET LOCAL (the guard refuses the rest).
       if (this.#ready && settings.guard === undefined) this.#changed = true
@@ -160,6 +161,7 @@ export class PostgresConnectionHandle implements ConnectionHandle<pg.Client> {
 
   whenIdle(): Promise<void> {
     if (!this.isBusy() || this.isBroken()) return Promise.resolve()
+    if (this.#idleWaiters.length === 0) this.client.on('drain', this.#onDrain)
     return new Promise<void>((resolve) => this.#idleWaiters.push(resolve))
   }
 
@@ -286,6 +288,7 @@ export class PostgresConnectionHandle implements ConnectionHandle<pg.Client> {
     if (this.#idleWaiters.length === 0) return
     const waiters = this.#idleWaiters
     this.#idleWaiters = []
+    this.client.off('drain', this.#onDrain)
     for (const wake of waiters) wake()
   }
 

@@ -28,16 +28,15 @@ const START = String.raw`(?:^|;)(?:\s|--[^\n]*(?:\n|$)|/\*[^*]*\*+(?:[^/*][^*]*\
  *   their `_shared` forms (not the `_xact_` ones, released at transaction end);
  * - cursors that outlive the transaction: `WITH HOLD`.
  */
-export const POSTGRES_SESSION_CHANGE = new RegExp(
+export const POSTGRES_SESSION_CHANGE: SessionSniffer = sessionSniffer(
+  String.raw`SET\b(?!\s+(?:LOCAL|TRANSACTION|CONSTRAINTS)\b)|RESET\b|PREPARE\b|LISTEN\b|LOAD\b|DO\b`,
   [
-    String.raw`${START}(?:SET\b(?!\s+(?:LOCAL|TRANSACTION|CONSTRAINTS)\b)|RESET\b|PREPARE\b|LISTEN\b|LOAD\b|DO\b)`,
     String.raw`\bset_config\s*\(`,
     String.raw`\b(?:CREATE(?:\s+OR\s+REPLACE)?|INTO)\s+(?:(?:GLOBAL|LOCAL)\s+)?TEMP(?:ORARY)?\b`,
     String.raw`\bpg_temp\.`,
     String.raw`\bpg_(?:try_)?advisory_lock(?:_shared)?\s*\(`,
     String.raw`\bWITH\s+HOLD\b`,
-  ].join('|'),
-  'i',
+  ],
 )
 
 /**
@@ -52,15 +51,9 @@ export const POSTGRES_SESSION_CHANGE = new RegExp(
  * - temporary tables: `CREATE TEMPORARY`;
  * - named locks: `GET_LOCK(`.
  */
-export const MYSQL_SESSION_CHANGE = new RegExp(
-  [
-    String.raw`${START}(?:SET\b(?!\s+(?:TRANSACTION|STATEMENT)\b)|PREPARE\b|USE\b|LOCK\s+TABLES?\b|HANDLER\b)`,
-    String.raw`@[\w$.]+\s*:=`,
-    String.raw`\bINTO\s+@`,
-    String.raw`\bCREATE\s+(?:OR\s+REPLACE\s+)?TEMPORARY\b`,
-    String.raw`\bGET_LOCK\s*\(`,
-  ].join('|'),
-  'i',
+export const MYSQL_SESSION_CHANGE: SessionSniffer = sessionSniffer(
+  String.raw`SET\b(?!\s+(?:TRANSACTION|STATEMENT)\b)|PREPARE\b|USE\b|LOCK\s+TABLES?\b|HANDLER\b`,
+  [String.raw`@[\w$.]+\s*:=`, String.raw`\bINTO\s+@`, String.raw`\bCREATE\s+(?:OR\s+REPLACE\s+)?TEMPORARY\b`, String.raw`\bGET_LOCK\s*\(`],
 )
 
 /**
@@ -69,3 +62,25 @@ export const MYSQL_SESSION_CHANGE = new RegExp(
  * which. Tested only on sessions already flagged as changed.
  */
 export const MYSQL_RESET_GAPS = new RegExp(String.raw`${START}(USE|SET\s+ROLE)\b`, 'i')
+
+/** Tests statement text; a `RegExp`'s `test`, on the connectors' per-statement path. */
+export interface SessionSniffer {
+  readonly source: string
+  test(text: string): boolean
+}
+
+/**
+ * `starts` at any statement start, or any of `anywhere`, as one regex.
+ * Run as one it is slow: `(?:^|;)` leaves the engine no first character to
+ * scan for. So a text without `;` (one statement: nearly all) tests a start
+ * anchored at 0 and the `anywhere` patterns alone — the same answer.
+ */
+function sessionSniffer(starts: string, anywhere: readonly string[]): SessionSniffer {
+  const full = new RegExp([`${START}(?:${starts})`, ...anywhere].join('|'), 'i')
+  const head = new RegExp(`^${START.slice('(?:^|;)'.length)}(?:${starts})`, 'i')
+  const rest = new RegExp(anywhere.join('|'), 'i')
+  return {
+    source: full.source,
+    test: (text) => (text.includes(';') ? full.test(text) : head.test(text) || rest.test(text)),
+  }
+}

@@ -54,7 +54,7 @@ export class ConnectionLifecycle<C> {
     })
     this.store = this.supply.store
     this.#pipeline = new ReleasePipeline(config, metrics, events, {
-      handOver: (entry) => this.handOver(entry),
+      handOver: (entry, now) => this.handOver(entry, now),
       evict: (entry, reason) => this.evict(entry, reason),
     })
     this.#watch = new LeaseWatch<C>(config, {
@@ -106,8 +106,7 @@ export class ConnectionLifecycle<C> {
    * caller or back to the idle set. It re-checks what may have changed
    * while nobody looked (a break, retirement, shutdown).
    */
-  handOver(entry: PoolEntry<C>): void {
-    const now = performance.now()
+  handOver(entry: PoolEntry<C>, now: number = performance.now()): void {
     if (this.closing || entry.isBroken || now >= entry.retireAt) {
       this.evict(entry, this.closing ? 'pool-destroyed' : entry.isBroken ? 'broken' : 'retired')
       return
@@ -123,7 +122,7 @@ export class ConnectionLifecycle<C> {
     if (this.#config.allowExitOnIdle) {
       entry.handle.setKeepsProcessAlive?.(false)
     }
-    this.store.releaseResource(entry)
+    this.store.releaseResource(entry, now)
   }
 
   lend(entry: PoolEntry<C>, startedAt: number, now: number, trackGc: boolean, site: AcquireSite | undefined): Lease<C> {

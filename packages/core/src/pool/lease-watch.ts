@@ -33,8 +33,10 @@ export class LeaseWatch<C> {
   readonly #handlers: LeaseWatchHandlers<C>
   readonly #registry: FinalizationRegistry<PoolEntry<C>>
   readonly #sweeper: ReturnType<typeof setInterval> | undefined
-  #nurseryLeases: Lease<C>[] = []
-  #nurseryEntries: PoolEntry<C>[] = []
+  // Fixed slots, reused: tracking a lease allocates nothing.
+  readonly #nurseryLeases: Array<Lease<C> | undefined> = new Array(NURSERY_SIZE).fill(undefined)
+  readonly #nurseryEntries: Array<PoolEntry<C> | undefined> = new Array(NURSERY_SIZE).fill(undefined)
+  #nurseryCount = 0
   #nurseryTimer: ReturnType<typeof setTimeout> | undefined
 
   constructor(settings: LeaseWatchSettings, handlers: LeaseWatchHandlers<C>) {
@@ -60,14 +62,14 @@ export class LeaseWatch<C> {
    * when it is adopted, a few milliseconds later, are registered.
    */
   track(lease: Lease<C>, entry: PoolEntry<C>): void {
-    this.#nurseryLeases.push(lease)
-    this.#nurseryEntries.push(entry)
     // Bounded: a burst that never yields to the timer adopts as it goes.
-    if (this.#nurseryLeases.length > NURSERY_SIZE) {
+    if (this.#nurseryCount === NURSERY_SIZE) {
       this.#adopt()
-    } else {
-      this.#nurseryTimer ??= setTimeout(() => this.#adopt(), NURSERY_MILLIS).unref()
     }
+    const slot = this.#nurseryCount++
+    this.#nurseryLeases[slot] = lease
+    this.#nurseryEntries[slot] = entry
+    this.#nurseryTimer ??= setTimeout(() => this.#adopt(), NURSERY_MILLIS).unref()
   }
 
   untrack(entry: PoolEntry<C>): void {
@@ -81,8 +83,9 @@ export class LeaseWatch<C> {
     clearInterval(this.#sweeper)
     clearTimeout(this.#nurseryTimer)
     this.#nurseryTimer = undefined
-    this.#nurseryLeases = []
-    this.#nurseryEntries = []
+    this.#nurseryLeases.fill(undefined)
+    this.#nurseryEntries.fill(undefined)
+    this.#nurseryCount = 0
   }
 
   #adopt(): void {
@@ -90,11 +93,14 @@ export class LeaseWatch<C> {
     this.#nurseryTimer = undefined
     const leases = this.#nurseryLeases
     const entries = this.#nurseryEntries
-    this.#nurseryLeases = []
-    this.#nurseryEntries = []
-    for (let i = 0; i < leases.length; i++) {
+    const count = this.#nurseryCount
+    this.#nurseryCount = 0
+    for (let i = 0; i < count; i++) {
       const lease = leases[i]!
       const entry = entries[i]!
+      // Emptied as it goes: a slot must not keep a dropped lease alive.
+      leases[i] = undefined
+      entries[i] = undefined
       if (lease.isHeld && !entry.gcTracked) {
         entry.gcTracked = true
         this.#registry.register(lease, entry, entry)

@@ -12,6 +12,8 @@ export class PoolEventBus {
   readonly #emitter = new EventEmitter()
   readonly #pool: string
   readonly #log: PoolLogger
+  /** Listener counts per event, kept here: `wants` is on the hot path and EventEmitter's count is a call. */
+  readonly #listening: Partial<Record<PoolEventName, number>> = Object.create(null)
 
   constructor(pool: string, log: PoolLogger | undefined) {
     this.#pool = pool
@@ -20,19 +22,21 @@ export class PoolEventBus {
 
   on<E extends PoolEventName>(event: E, listener: PoolEventListener<E>): void {
     this.#emitter.on(event, listener)
+    this.#listening[event] = this.#emitter.listenerCount(event)
   }
 
   off<E extends PoolEventName>(event: E, listener: PoolEventListener<E>): void {
     this.#emitter.off(event, listener)
+    this.#listening[event] = this.#emitter.listenerCount(event)
   }
 
   /** Listened to: worth building a payload for. */
   wants(event: PoolEventName): boolean {
-    return this.#emitter.listenerCount(event) > 0
+    return (this.#listening[event] ?? 0) > 0
   }
 
   emit<E extends PoolEventName>(event: E, payload: PoolEvents[E]): void {
-    if (this.#emitter.listenerCount(event) === 0) {
+    if (!this.wants(event)) {
       return
     }
     try {

@@ -110,7 +110,12 @@ export class Pool<C> {
     const site =
       this.config.leakDetectionMillis > 0 ? (options?.site ?? captureAcquireSite(Pool.prototype.acquire)) : undefined
     const entry = this.#takeIdle()
-    if (entry !== undefined && this.#lendable(entry, startedAt)) {
+    if (entry === undefined) {
+      // Straight to the queue: the caller gets the queue's own promise, with
+      // no async frame around it (each one costs ticks when it settles).
+      return this.#enqueue(startedAt, startedAt + this.config.acquireTimeoutMillis, signal, true, site)
+    }
+    if (this.#lendable(entry, startedAt)) {
       return Promise.resolve(this.#lifecycle.lend(entry, startedAt, startedAt, true, site))
     }
     return this.#acquireSlow(entry, startedAt, signal, true, site)

@@ -21,8 +21,8 @@ export const enum Verdict {
 }
 
 export interface ReleaseTarget<C> {
-  /** The gate: back to a waiter or the idle set, or evicted if it may not go back. */
-  handOver(entry: PoolEntry<C>): void
+  /** The gate: back to a waiter or the idle set, or evicted if it may not go back (broken, retired). `now`: a clock reading the caller has. */
+  handOver(entry: PoolEntry<C>, now?: number): void
   evict(entry: PoolEntry<C>, reason: DestroyReason): void
 }
 
@@ -57,7 +57,8 @@ export class ReleasePipeline<C> {
   run(entry: PoolEntry<C>, leaseId: number, now: number): Promise<void> {
     switch (this.verdict(entry, now)) {
       case Verdict.Clean:
-        this.#target.handOver(entry)
+        // The gate checks broken and retired: the verdict left that to it.
+        this.#target.handOver(entry, now)
         return RESOLVED
       case Verdict.Evict:
         this.#target.evict(entry, this.#evictReason(entry, now))
@@ -70,24 +71,29 @@ export class ReleasePipeline<C> {
     }
   }
 
+  /**
+   * A clean connection's broken / retired check is the gate's (one check
+   * per release); any other is checked here, before work is spent on it.
+   */
   verdict(entry: PoolEntry<C>, now: number): Verdict {
-    if (entry.isBroken || now >= entry.retireAt) {
-      return Verdict.Evict
-    }
     const maxUses = this.#config.maxUses
     if (maxUses > 0 && entry.uses >= maxUses) {
       return Verdict.Evict
     }
     const handle = entry.handle
+    let verdict: Verdict
     if (handle.isBusy()) {
       // A statement that already failed only waits for the server's ready
       // message: clean in the foreground, nothing to interrupt.
-      return handle.isSettling?.() === true ? Verdict.Dirty : Verdict.Busy
+      verdict = handle.isSettling?.() === true ? Verdict.Dirty : Verdict.Busy
+    } else if (handle.transactionState() !== 'idle' || entry.interrupting !== undefined) {
+      verdict = Verdict.Dirty
+    } else if (this.#needsReset(entry)) {
+      verdict = Verdict.Session
+    } else {
+      return Verdict.Clean
     }
-    if (handle.transactionState() !== 'idle' || entry.interrupting !== undefined) {
-      return Verdict.Dirty
-    }
-    return this.#needsReset(entry) ? Verdict.Session : Verdict.Clean
+    return entry.isBroken || now >= entry.retireAt ? Verdict.Evict : verdict
   }
 
   #needsReset(entry: PoolEntry<C>): boolean {

@@ -15,6 +15,13 @@ type TarnResource<T> = { resource: T; timestamp: number; settle(): void; resolve
  * test/unit/tarn-canary.test.ts fails if those change.
  */
 export class TarnPool<T> extends tarn.Pool<T> {
+  /**
+   * `Date.now()` minus `performance.now()`: the pool's clock reads are
+   * `performance.now()`, tarn's reaper compares against `Date.now()`, and a
+   * release converts instead of reading a second clock.
+   */
+  readonly #epochOffset = Date.now() - performance.now()
+
   /** Hands out the most recently used idle resource synchronously, or `undefined` when none is idle. */
   takeIdle(): T | undefined {
     if (this.destroyed) {
@@ -25,15 +32,18 @@ export class TarnPool<T> extends tarn.Pool<T> {
       return undefined
     }
     this.used.push(free)
-    this._startReaping()
+    if (this.interval === null) {
+      this._startReaping()
+    }
     return free.resource
   }
 
   /**
    * Moves a taken resource back to the idle list, reusing tarn's record of
-   * it (tarn's own `release` allocates a new record and a promise).
+   * it (tarn's own `release` allocates a new record and a promise). `now` is
+   * a `performance.now()` reading the caller already has.
    */
-  releaseResource(resource: T): void {
+  releaseResource(resource: T, now: number = performance.now()): void {
     const used = this.used as TarnResource<T>[]
     for (let i = used.length - 1; i >= 0; i--) {
       const entry = used[i]!
@@ -43,7 +53,7 @@ export class TarnPool<T> extends tarn.Pool<T> {
       // Order in `used` carries no meaning: swap-remove instead of splice.
       used[i] = used[used.length - 1]!
       used.pop()
-      entry.timestamp = Date.now()
+      entry.timestamp = now + this.#epochOffset
       ;(this.free as TarnResource<T>[]).push(entry)
       return
     }

@@ -45,6 +45,10 @@ export class WaitQueue<W extends QueuedWaiter> {
 
   /** Removes and returns the longest-waiting caller, marked settled. */
   shift(): W | undefined {
+    if (this.#live === 0) {
+      // The common case on release: nobody waits, nothing to tidy.
+      return undefined
+    }
     const items = this.#items
     while (this.#head < items.length) {
       const waiter = items[this.#head]!
@@ -112,8 +116,10 @@ export class WaitQueue<W extends QueuedWaiter> {
         clearTimeout(this.#timer)
         this.#timer = undefined
       }
-      this.#items = []
-      this.#head = 0
+      if (this.#items.length > 0) {
+        this.#items = []
+        this.#head = 0
+      }
       return
     }
     if (this.#head >= COMPACT_AFTER && this.#head * 2 >= this.#items.length) {
