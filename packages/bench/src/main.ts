@@ -36,7 +36,9 @@ const settings = parseArguments(process.argv.slice(2))
 if (!hasExposedGc()) {
   progress('warning: run with node --expose-gc (pnpm bench does); heap figures and between-run GCs are off')
 }
-progress(`mode ${settings.mode}: scenarios ${settings.scenarios.join(', ')}; databases ${settings.databases.join(', ')}`)
+progress(
+  `mode ${settings.mode}: scenarios ${settings.scenarios.join(', ')}; databases ${settings.databases.join(', ')}`,
+)
 
 const targets = settings.databases.map(databaseTarget)
 const servers: Record<string, string> = {}
@@ -45,7 +47,9 @@ for (const target of targets) {
   try {
     servers[target.id] = await prepareDatabase(target)
   } catch (error) {
-    throw new Error(`${target.label} at ${redactUrl(target.url)} is not usable: ${(error as Error).message}`, { cause: error })
+    throw new Error(`${target.label} at ${redactUrl(target.url)} is not usable: ${(error as Error).message}`, {
+      cause: error,
+    })
   }
   progress(`${target.label}: ${servers[target.id]} ready, kp_bench_item filled`)
 }
@@ -65,9 +69,12 @@ if (wants('overhead')) overhead = await measurePoolOverhead(FAKE_POOLS, settings
 if (wants('instructions')) instructions = await measureInstructions()
 if (wants('exhaustion')) exhaustion = await measureExhaustion(FAKE_POOLS, settings)
 for (const target of targets) {
-  if (wants('throughput')) throughput.push(await measureThroughput(target, 'point-select', CONTENDERS, settings.concurrencies, settings))
+  if (wants('throughput'))
+    throughput.push(await measureThroughput(target, 'point-select', CONTENDERS, settings.concurrencies, settings))
   if (wants('transactions')) {
-    transactions.push(await measureThroughput(target, 'transaction', CONTENDERS, settings.transactionConcurrencies, settings))
+    transactions.push(
+      await measureThroughput(target, 'transaction', CONTENDERS, settings.transactionConcurrencies, settings),
+    )
   }
   if (wants('hygiene')) hygiene.push(await measureHygiene(target, settings))
   if (wants('warmup')) warmUp.push(await measureWarmUp(target, settings))
@@ -91,15 +98,23 @@ const results: BenchResults = { ...measured, targets: checkTargets(measured) }
 
 await mkdir(RESULTS_DIR, { recursive: true })
 // A narrowed run (--only, --db) must not overwrite the published report with half of it.
-const complete = settings.scenarios.length === ALL_SCENARIOS.length && settings.databases.length === ALL_DATABASES.length
+const complete =
+  settings.scenarios.length === ALL_SCENARIOS.length && settings.databases.length === ALL_DATABASES.length
 const jsonFile = new URL(complete ? 'latest.json' : 'partial.json', RESULTS_DIR)
 await writeFile(jsonFile, `${JSON.stringify(results, null, 2)}\n`)
 if (complete) {
-  await writeFile(new URL('throughput.svg', RESULTS_DIR), throughputChart(throughput, 'Point-select throughput through Kysely vs concurrency'))
+  await writeFile(
+    new URL('throughput.svg', RESULTS_DIR),
+    throughputChart(throughput, 'Point-select throughput through Kysely vs concurrency'),
+  )
   await writeFile(new URL('BENCHMARKS.md', REPO_ROOT), renderMarkdown(results, CHART_FROM_REPO_ROOT))
-  progress(`wrote ${fileURLToPath(jsonFile)}, ${fileURLToPath(new URL('throughput.svg', RESULTS_DIR))} and ${fileURLToPath(new URL('BENCHMARKS.md', REPO_ROOT))}`)
+  progress(
+    `wrote ${fileURLToPath(jsonFile)}, ${fileURLToPath(new URL('throughput.svg', RESULTS_DIR))} and ${fileURLToPath(new URL('BENCHMARKS.md', REPO_ROOT))}`,
+  )
 } else {
-  progress(`narrowed run: wrote ${fileURLToPath(jsonFile)} only (BENCHMARKS.md and latest.json are written by complete runs)`)
+  progress(
+    `narrowed run: wrote ${fileURLToPath(jsonFile)} only (BENCHMARKS.md and latest.json are written by complete runs)`,
+  )
 }
 
 for (const check of results.targets) {

@@ -27,7 +27,12 @@ const db = (args.get('db') ?? 'postgres') as DatabaseId
 const op = args.get('op') ?? 'point-select'
 const concurrency = Number(args.get('c') ?? 16)
 const seconds = Number(args.get('seconds') ?? 5)
-if (!contender || !['postgres', 'mariadb'].includes(db) || !['point-select', 'transaction'].includes(op) || !(concurrency > 0)) {
+if (
+  !contender ||
+  !['postgres', 'mariadb'].includes(db) ||
+  !['point-select', 'transaction'].includes(op) ||
+  !(concurrency > 0)
+) {
   process.stderr.write(
     `usage: profile.js --contender=${CONTENDERS.map((c) => c.id).join('|')} --db=postgres|mariadb --op=point-select|transaction --c=16 --seconds=5\n`,
   )

@@ -20,7 +20,8 @@ export interface BenchSettings {
 }
 
 export type DatabaseId = 'postgres' | 'mariadb'
-export type ScenarioId = 'throughput' | 'transactions' | 'hygiene' | 'overhead' | 'instructions' | 'warmup' | 'exhaustion'
+export type ScenarioId =
+  'throughput' | 'transactions' | 'hygiene' | 'overhead' | 'instructions' | 'warmup' | 'exhaustion'
 export const ALL_SCENARIOS: readonly ScenarioId[] = [
   'overhead',
   'instructions',

@@ -37,7 +37,10 @@ export function quantileOfSorted(sorted: ArrayLike<number>, q: number): number {
 }
 
 export function quantile(samples: readonly number[], q: number): number {
-  return quantileOfSorted([...samples].sort((a, b) => a - b), q)
+  return quantileOfSorted(
+    [...samples].sort((a, b) => a - b),
+    q,
+  )
 }
 
 /**

@@ -23,7 +23,10 @@ export function checkTargets(results: Omit<BenchResults, 'targets'>): TargetChec
     [results.transactions, 'transaction'],
   ] as const) {
     for (const result of results_) {
-      const cells = result.concurrencies.map((c) => ({ c, ratio: row(result, 'kysely-pooled', c)?.cpuRatioToStock.median }))
+      const cells = result.concurrencies.map((c) => ({
+        c,
+        ratio: row(result, 'kysely-pooled', c)?.cpuRatioToStock.median,
+      }))
       const measured = cells.filter((cell) => cell.ratio !== undefined)
       const worst = Math.max(...measured.map((cell) => cell.ratio!))
       checks.push({
@@ -85,11 +88,16 @@ export function checkTargets(results: Omit<BenchResults, 'targets'>): TargetChec
     const vsStock = ours?.ratioToStock.median
     checks.push({
       target: `${db}: throughput ≥ 1.00× the stock Kysely dialect at concurrency ${TARGET_CONCURRENCY} (point select, hygiene on)`,
-      measured: vsStock === undefined ? 'not measured' : `${vsStock.toFixed(2)}× (per-round ${ours!.ratioToStock.min.toFixed(2)}–${ours!.ratioToStock.max.toFixed(2)})`,
+      measured:
+        vsStock === undefined
+          ? 'not measured'
+          : `${vsStock.toFixed(2)}× (per-round ${ours!.ratioToStock.min.toFixed(2)}–${ours!.ratioToStock.max.toFixed(2)})`,
       met: vsStock === undefined ? null : vsStock >= 1,
     })
     if (ours && ceiling) {
-      const paired = summarize(ours.opsPerSecond.samples.map((value, i) => value / (ceiling.opsPerSecond.samples[i] ?? Number.NaN)))
+      const paired = summarize(
+        ours.opsPerSecond.samples.map((value, i) => value / (ceiling.opsPerSecond.samples[i] ?? Number.NaN)),
+      )
       checks.push({
         target: `${db}: throughput ≥ 0.95× the Kysely no-pool ceiling at concurrency ${TARGET_CONCURRENCY}`,
         measured: `${paired.median.toFixed(2)}× (per-round ${paired.min.toFixed(2)}–${paired.max.toFixed(2)})`,

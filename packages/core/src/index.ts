@@ -18,7 +18,13 @@ export type {
   PostgresRow,
 } from './connector/driver-types/postgres-client.js'
 export type { MysqlConnection, MysqlConnectionOptions, MysqlQuery } from './connector/driver-types/mysql-connection.js'
-export { poolerProblem, resolvePooler, type PoolerMode, type PoolerOption, type PoolerSettings } from './pooler/pooler-option.js'
+export {
+  poolerProblem,
+  resolvePooler,
+  type PoolerMode,
+  type PoolerOption,
+  type PoolerSettings,
+} from './pooler/pooler-option.js'
 export { findSessionState, type SessionStateFinding, type SessionStateKind } from './pooler/session-state-classifier.js'
 
 export { createPool, Pool, type AcquireOptions, type DestroyOptions } from './pool/pool.js'

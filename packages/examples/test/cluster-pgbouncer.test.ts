@@ -39,7 +39,10 @@ describe('cluster example behind PgBouncer (transaction mode)', () => {
     await onServer(server.url, `drop database if exists ${database} with (force)`)
     await onServer(server.url, `create database ${database}`)
     runDir = mkdtempSync(join(tmpdir(), 'kp-ex-pgbouncer-'))
-    const port = execFileSync(pgbouncerCtl, ['start', runDir, String(POOL_SIZE)], { encoding: 'utf8', env: { ...process.env, PG_URL: server.url } }).trim()
+    const port = execFileSync(pgbouncerCtl, ['start', runDir, String(POOL_SIZE)], {
+      encoding: 'utf8',
+      env: { ...process.env, PG_URL: server.url },
+    }).trim()
     const url = new URL(server.url)
     url.hostname = '127.0.0.1'
     url.port = port
@@ -56,7 +59,18 @@ describe('cluster example behind PgBouncer (transaction mode)', () => {
     const r = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
       execFile(
         process.execPath,
-        [main, '--pgbouncer', pgbouncerUrl, '--workers', String(WORKERS), '--max', String(POOL_MAX), '--burst-ms', '600', '--json'],
+        [
+          main,
+          '--pgbouncer',
+          pgbouncerUrl,
+          '--workers',
+          String(WORKERS),
+          '--max',
+          String(POOL_MAX),
+          '--burst-ms',
+          '600',
+          '--json',
+        ],
         { env: { ...process.env, PG_URL: server.url }, timeout: 30_000 },
         (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? -1) : 0, stdout, stderr }),
       )

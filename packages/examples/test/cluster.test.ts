@@ -13,7 +13,10 @@ beforeAll(() => {
   main = ensureExamplesBuilt('cluster/main.js')
 }, 120_000)
 
-function runCluster(dialect: string, env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
+function runCluster(
+  dialect: string,
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,

@@ -61,6 +61,13 @@ describe('demo terminal', () => {
   })
 
   it('formats milliseconds to about three figures', () => {
-    expect([0.123, 3.456, 9.999, 12.34, 99.96, 123.4].map(formatMillis)).toEqual(['0.12 ms', '3.46 ms', '10.0 ms', '12.3 ms', '100 ms', '123 ms'])
+    expect([0.123, 3.456, 9.999, 12.34, 99.96, 123.4].map(formatMillis)).toEqual([
+      '0.12 ms',
+      '3.46 ms',
+      '10.0 ms',
+      '12.3 ms',
+      '100 ms',
+      '123 ms',
+    ])
   })
 })

@@ -21,19 +21,43 @@ describe('pnpm demo', () => {
     }
     for (const label of ['PostgreSQL', 'MySQL']) {
       // 1: both timings, and a ratio
-      expect(text).toMatch(new RegExp(`${label}\\s+new connection\\s+[\\d.]+ ms/query\\s+pooled\\s+[\\d.]+ ms/query\\s+\\d+× less`))
+      expect(text).toMatch(
+        new RegExp(`${label}\\s+new connection\\s+[\\d.]+ ms/query\\s+pooled\\s+[\\d.]+ ms/query\\s+\\d+× less`),
+      )
       // 2: the typed join
-      expect(text).toMatch(new RegExp(`${label}\\s+3 users, 5 orders in one transaction; revenue: Ada 72.50 \\(2\\), Edsger 31.00 \\(2\\), Grace 9.99 \\(1\\)`))
+      expect(text).toMatch(
+        new RegExp(
+          `${label}\\s+3 users, 5 orders in one transaction; revenue: Ada 72.50 \\(2\\), Edsger 31.00 \\(2\\), Grace 9.99 \\(1\\)`,
+        ),
+      )
       // 3: every simulated user served, no timeouts
-      expect(text).toMatch(new RegExp(`${label}\\s+\\d+ requests in [\\d.]+ s .* on 4 connections; every caller served.*, 0 timeouts`))
+      expect(text).toMatch(
+        new RegExp(`${label}\\s+\\d+ requests in [\\d.]+ s .* on 4 connections; every caller served.*, 0 timeouts`),
+      )
       // 4: the proofs
-      expect(text).toMatch(new RegExp(`${label}\\s+transaction left open: rows inside it 1, .* rows visible now 0; the abandoned handle throws LeaseRevokedError \\(revoked 1\\)`))
-      expect(text).toMatch(new RegExp(`${label}\\s+handed back inside BEGIN with 1 row; next borrower \\(the same connection, #\\d+\\) sees 0 rows \\(rolledBackOnRelease 1\\)`))
-      expect(text).toMatch(new RegExp(`${label}\\s+borrower 1 sets tenant = 'acme'; borrower 2 \\(the same connection, #\\d+\\) reads tenant = \\(unset\\) \\(resetOnRelease 1\\)`))
+      expect(text).toMatch(
+        new RegExp(
+          `${label}\\s+transaction left open: rows inside it 1, .* rows visible now 0; the abandoned handle throws LeaseRevokedError \\(revoked 1\\)`,
+        ),
+      )
+      expect(text).toMatch(
+        new RegExp(
+          `${label}\\s+handed back inside BEGIN with 1 row; next borrower \\(the same connection, #\\d+\\) sees 0 rows \\(rolledBackOnRelease 1\\)`,
+        ),
+      )
+      expect(text).toMatch(
+        new RegExp(
+          `${label}\\s+borrower 1 sets tenant = 'acme'; borrower 2 \\(the same connection, #\\d+\\) reads tenant = \\(unset\\) \\(resetOnRelease 1\\)`,
+        ),
+      )
     }
     // 3: the exhaustion policy, with the errors' own messages
     expect(text.match(/waited [\d.]+ ms for a connection, then ran: served/g)).toHaveLength(2)
-    expect(text.match(/PoolQueueFullError: pool "\w+\/policy": all 2 connections are leased and 1 callers are already waiting/g)).toHaveLength(2)
+    expect(
+      text.match(
+        /PoolQueueFullError: pool "\w+\/policy": all 2 connections are leased and 1 callers are already waiting/g,
+      ),
+    ).toHaveLength(2)
     expect(text.match(/PoolTimeoutError: pool "\w+\/policy": no connection after \d+ ms .* Holders:/g)).toHaveLength(2)
     expect(text).toMatch(/lease #\d+ held \d+ ms, transaction in-transaction/)
     // 5: one summary row per pool

@@ -21,7 +21,9 @@ describe.each(testDatabases())('otel-metrics on $dialect', ({ dialect, url }) =>
       expect(line.attributes['db.client.connection.pool.name']).toBe(`otel-example-${dialect}`)
     }
     const find = (name: string, state?: string) =>
-      lines.find((l) => l.name === name && (state === undefined || l.attributes['db.client.connection.state'] === state))?.value
+      lines.find(
+        (l) => l.name === name && (state === undefined || l.attributes['db.client.connection.state'] === state),
+      )?.value
     expect(find('db.client.connection.timeouts')).toBe('1')
     expect(find('db.client.connection.max')).toBe('3')
     expect(find('db.client.connection.count', 'idle')).toBe('3')

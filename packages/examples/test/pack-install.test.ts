@@ -1,5 +1,15 @@
 import { execFile } from 'node:child_process'
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -26,7 +36,13 @@ interface Run {
   readonly stderr: string
 }
 
-function run(command: string, args: readonly string[], cwd: string, timeout = 120_000, env: NodeJS.ProcessEnv = {}): Promise<Run> {
+function run(
+  command: string,
+  args: readonly string[],
+  cwd: string,
+  timeout = 120_000,
+  env: NodeJS.ProcessEnv = {},
+): Promise<Run> {
   return new Promise((resolve) => {
     execFile(
       command,
@@ -34,16 +50,28 @@ function run(command: string, args: readonly string[], cwd: string, timeout = 12
       { cwd, timeout, env: { ...process.env, ...env }, maxBuffer: 16 * 1024 * 1024 },
       (error, stdout, stderr) => {
         const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1
-        resolve({ code, stdout, stderr: error !== null && error.killed ? `${stderr}\n(killed after ${timeout} ms)` : stderr })
+        resolve({
+          code,
+          stdout,
+          stderr: error !== null && error.killed ? `${stderr}\n(killed after ${timeout} ms)` : stderr,
+        })
       },
     )
   })
 }
 
-async function ok(command: string, args: readonly string[], cwd: string, timeout?: number, env?: NodeJS.ProcessEnv): Promise<string> {
+async function ok(
+  command: string,
+  args: readonly string[],
+  cwd: string,
+  timeout?: number,
+  env?: NodeJS.ProcessEnv,
+): Promise<string> {
   const result = await run(command, args, cwd, timeout, env)
   if (result.code !== 0) {
-    throw new Error(`${command} ${args.join(' ')} (in ${cwd}) exited ${result.code}:\n${result.stdout}\n${result.stderr}`)
+    throw new Error(
+      `${command} ${args.join(' ')} (in ${cwd}) exited ${result.code}:\n${result.stdout}\n${result.stderr}`,
+    )
   }
   return result.stdout
 }
@@ -82,7 +110,8 @@ const APP_TSCONFIG = {
 
 /** A strict, typed app that uses only its own database's dialect and the pool on its own. */
 function typedApp(dialect: 'postgres' | 'mysql'): string {
-  const [Dialect, connector] = dialect === 'postgres' ? ['PooledPostgresDialect', 'postgresConnector'] : ['PooledMysqlDialect', 'mysqlConnector']
+  const [Dialect, connector] =
+    dialect === 'postgres' ? ['PooledPostgresDialect', 'postgresConnector'] : ['PooledMysqlDialect', 'mysqlConnector']
   return `import { Kysely, sql, type Generated } from 'kysely'
 import { ${Dialect}, PoolTimeoutError } from 'kysely-pooled'
 import { createPool, ${connector}, recommendPoolSize, type PoolStats } from '@kysely-pooled/core'
@@ -124,7 +153,8 @@ console.log(JSON.stringify({ two: Number(rows[0].two), three: Number(inTransacti
 }
 
 function cjsApp(dialect: 'postgres' | 'mysql'): string {
-  const [Dialect, connector] = dialect === 'postgres' ? ['PooledPostgresDialect', 'postgresConnector'] : ['PooledMysqlDialect', 'mysqlConnector']
+  const [Dialect, connector] =
+    dialect === 'postgres' ? ['PooledPostgresDialect', 'postgresConnector'] : ['PooledMysqlDialect', 'mysqlConnector']
   return `const { Kysely, sql } = require('kysely')
 const { ${Dialect}, PoolError } = require('kysely-pooled')
 const core = require('@kysely-pooled/core')
@@ -153,7 +183,11 @@ describe('the packed packages, installed outside the workspace', () => {
     copyWorkspace(workspace)
     for (const name of PACKAGES) {
       const out = await ok('pnpm', ['pack', '--pack-destination', work], join(workspace, 'packages', name), 180_000)
-      tarballs[name] = out.trim().split('\n').filter((line) => line.endsWith('.tgz')).pop()!
+      tarballs[name] = out
+        .trim()
+        .split('\n')
+        .filter((line) => line.endsWith('.tgz'))
+        .pop()!
       expect(existsSync(tarballs[name])).toBe(true)
     }
 
@@ -161,7 +195,10 @@ describe('the packed packages, installed outside the workspace', () => {
     for (const dialect of ['postgres', 'mysql'] as const) {
       const app = join(work, `app-${dialect}`)
       mkdirSync(app)
-      writeFileSync(join(app, 'package.json'), JSON.stringify({ name: `app-${dialect}`, private: true, type: 'module' }, null, 2))
+      writeFileSync(
+        join(app, 'package.json'),
+        JSON.stringify({ name: `app-${dialect}`, private: true, type: 'module' }, null, 2),
+      )
       await ok(
         'npm',
         [
@@ -207,7 +244,9 @@ describe('the packed packages, installed outside the workspace', () => {
     }
     const files = (await ok('tar', ['-tzf', tarballs.core], work)).split('\n')
     expect(files).toContain('package/dist/opentelemetry/index.js')
-    const manifest = JSON.parse(readFileSync(join(apps.postgres, 'node_modules/kysely-pooled/package.json'), 'utf8')) as {
+    const manifest = JSON.parse(
+      readFileSync(join(apps.postgres, 'node_modules/kysely-pooled/package.json'), 'utf8'),
+    ) as {
       dependencies: Record<string, string>
     }
     // workspace:* became the released version.
@@ -216,7 +255,10 @@ describe('the packed packages, installed outside the workspace', () => {
 
   it('the READMEs link nowhere outside their package', () => {
     for (const name of PACKAGES) {
-      const readme = readFileSync(join(apps.postgres, 'node_modules', name === 'core' ? '@kysely-pooled/core' : name, 'README.md'), 'utf8')
+      const readme = readFileSync(
+        join(apps.postgres, 'node_modules', name === 'core' ? '@kysely-pooled/core' : name, 'README.md'),
+        'utf8',
+      )
       expect(readme).not.toMatch(/\]\((?:\.\.\/|\.\/(?!#))/)
     }
   })
@@ -245,7 +287,12 @@ describe('the packed packages, installed outside the workspace', () => {
     it('type-checks under strict tsc with skipLibCheck off and no @types/pg', async () => {
       expect(existsSync(join(apps[dialect], 'node_modules/@types/pg'))).toBe(false)
       expect(existsSync(join(apps[dialect], 'node_modules', dialect === 'postgres' ? 'mysql2' : 'pg'))).toBe(false)
-      const result = await run(join(apps[dialect], 'node_modules/.bin/tsc'), ['--noEmit', '-p', 'tsconfig.json'], apps[dialect], 120_000)
+      const result = await run(
+        join(apps[dialect], 'node_modules/.bin/tsc'),
+        ['--noEmit', '-p', 'tsconfig.json'],
+        apps[dialect],
+        120_000,
+      )
       expect(result.stdout + result.stderr).toBe('')
       expect(result.code).toBe(0)
     })

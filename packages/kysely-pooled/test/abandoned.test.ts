@@ -19,7 +19,10 @@ describe.each(testTargets())('abandoned transactions on $target', (database) => 
   const open: Kysely<DB>[] = []
 
   function connect(options: PooledDialectOptions = {}) {
-    const dialect = pooledDialect(schema, { ...options, pool: { max: 1, acquireTimeoutMillis: 5_000, ...options.pool } })
+    const dialect = pooledDialect(schema, {
+      ...options,
+      pool: { max: 1, acquireTimeoutMillis: 5_000, ...options.pool },
+    })
     const db = new Kysely<DB>({ dialect })
     open.push(db)
     return { db, pool: dialect.pool }
@@ -129,10 +132,7 @@ describe.each(testTargets())('abandoned transactions on $target', (database) => 
     const { db, pool } = connect()
     await expect(
       // Not a valid isolation level for the server: BEGIN fails.
-      db
-        .startTransaction()
-        .setIsolationLevel('snapshot')
-        .execute(),
+      db.startTransaction().setIsolationLevel('snapshot').execute(),
     ).rejects.toThrow()
     // Kysely releases after a failed begin (since 0.28), in the background.
     await expect.poll(() => pool.stats().used).toBe(0)

@@ -89,7 +89,11 @@ describe.each(testDatabases())('abort signals on $dialect', (database) => {
 async function sleepersOnServer(db: Kysely<Record<string, never>>, dialect: string): Promise<number> {
   const query =
     dialect === 'postgres'
-      ? sql<{ n: string }>`select count(*) as n from pg_stat_activity where query like ${`%pg_sleep(${LONG_SLEEP_SECONDS})%`} and pid <> pg_backend_pid() and datname = current_database()`
-      : sql<{ n: string }>`select count(*) as n from information_schema.processlist where info like ${`%sleep(${LONG_SLEEP_SECONDS})%`} and id <> connection_id() and db = database()`
+      ? sql<{
+          n: string
+        }>`select count(*) as n from pg_stat_activity where query like ${`%pg_sleep(${LONG_SLEEP_SECONDS})%`} and pid <> pg_backend_pid() and datname = current_database()`
+      : sql<{
+          n: string
+        }>`select count(*) as n from information_schema.processlist where info like ${`%sleep(${LONG_SLEEP_SECONDS})%`} and id <> connection_id() and db = database()`
   return Number((await query.execute(db)).rows[0]!.n)
 }

@@ -46,7 +46,9 @@ describe.each(testTargets())('cross-database suite on $target', (database) => {
     await db.schema
       .createTable('person')
       .addColumn('id', 'integer', (col) =>
-        database.dialect === 'postgres' ? col.generatedAlwaysAsIdentity().primaryKey() : col.autoIncrement().primaryKey(),
+        database.dialect === 'postgres'
+          ? col.generatedAlwaysAsIdentity().primaryKey()
+          : col.autoIncrement().primaryKey(),
       )
       .addColumn('first_name', 'varchar(255)', (col) => col.notNull())
       .addColumn('last_name', 'varchar(255)')
@@ -55,7 +57,9 @@ describe.each(testTargets())('cross-database suite on $target', (database) => {
     await db.schema
       .createTable('pet')
       .addColumn('id', 'integer', (col) =>
-        database.dialect === 'postgres' ? col.generatedAlwaysAsIdentity().primaryKey() : col.autoIncrement().primaryKey(),
+        database.dialect === 'postgres'
+          ? col.generatedAlwaysAsIdentity().primaryKey()
+          : col.autoIncrement().primaryKey(),
       )
       .addColumn('name', 'varchar(255)', (col) => col.notNull())
       .addColumn('owner_id', 'integer', (col) => col.notNull().references('person.id').onDelete('cascade'))
@@ -161,7 +165,9 @@ describe.each(testTargets())('cross-database suite on $target', (database) => {
         }
         // MySQL shows a transaction's own level only once InnoDB has started it.
         await trx.selectFrom('person').selectAll().execute()
-        const level = sql<{ level: string }>`select trx_isolation_level as level from information_schema.innodb_trx where trx_mysql_thread_id = connection_id()`
+        const level = sql<{
+          level: string
+        }>`select trx_isolation_level as level from information_schema.innodb_trx where trx_mysql_thread_id = connection_id()`
         return (await level.execute(trx)).rows[0]!.level
       })
     expect(isolation.toLowerCase().replace('-', ' ')).toBe('serializable')
@@ -185,7 +191,12 @@ describe.each(testTargets())('cross-database suite on $target', (database) => {
     await again.insertInto('person').values({ first_name: 'After', age: 3 }).execute()
     await (await again.releaseSavepoint('second').execute()).commit().execute()
 
-    const names = await db.selectFrom('person').select('first_name').where('age', '=', 3).orderBy('first_name').execute()
+    const names = await db
+      .selectFrom('person')
+      .select('first_name')
+      .where('age', '=', 3)
+      .orderBy('first_name')
+      .execute()
     expect(names.map((row) => row.first_name)).toEqual(['After', 'Before'])
   })
 
@@ -210,7 +221,10 @@ describe.each(testTargets())('cross-database suite on $target', (database) => {
   it('keeps one connection for db.connection()', async () => {
     const acquires = dialect.pool.stats().acquires
     const [first, second] = await db.connection().execute(async (conn) => {
-      const id = database.dialect === 'postgres' ? sql<{ id: number }>`select pg_backend_pid() as id` : sql<{ id: number }>`select connection_id() as id`
+      const id =
+        database.dialect === 'postgres'
+          ? sql<{ id: number }>`select pg_backend_pid() as id`
+          : sql<{ id: number }>`select connection_id() as id`
       return [(await id.execute(conn)).rows[0]!.id, (await id.execute(conn)).rows[0]!.id]
     })
     // One lease for both statements. Behind a transaction pooler that pins the
@@ -235,7 +249,12 @@ describe.each(testTargets())('cross-database suite on $target', (database) => {
     }
     const streaming = db.withPlugin(recordChunks)
     const ages: number[] = []
-    for await (const row of streaming.selectFrom('person').select('age').where('age', '>=', 100).orderBy('age').stream(10)) {
+    for await (const row of streaming
+      .selectFrom('person')
+      .select('age')
+      .where('age', '>=', 100)
+      .orderBy('age')
+      .stream(10)) {
       ages.push(row.age)
     }
     expect(ages).toEqual(Array.from({ length: 25 }, (_, i) => 100 + i))

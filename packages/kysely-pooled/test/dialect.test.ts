@@ -20,14 +20,16 @@ describe('dialect config', () => {
 
   it('points a stock-dialect pool at the right options', () => {
     const stockPool = new pg.Pool()
-    expect(() => new PooledPostgresDialect({ connection: 'postgres://localhost/db', pool: stockPool as never })).toThrow(
-      /looks like a pg\/mysql2 pool/,
-    )
+    expect(
+      () => new PooledPostgresDialect({ connection: 'postgres://localhost/db', pool: stockPool as never }),
+    ).toThrow(/looks like a pg\/mysql2 pool/)
     void stockPool.end()
   })
 
   it('rejects bad pool options with the core PoolConfigError', () => {
-    expect(() => new PooledMysqlDialect({ connection: 'mysql://localhost/db', pool: { max: 0 } })).toThrow(PoolConfigError)
+    expect(() => new PooledMysqlDialect({ connection: 'mysql://localhost/db', pool: { max: 0 } })).toThrow(
+      PoolConfigError,
+    )
   })
 
   it('reports every problem of the dialect config and of the pool options at once, in one PoolConfigError', () => {
@@ -51,7 +53,9 @@ describe('dialect config', () => {
     expect(problems).toEqual(
       expect.arrayContaining([
         expect.stringMatching(/^PooledPostgresDialect: unknown option "max": pool options go under `pool`/),
-        expect.stringMatching(/^PooledPostgresDialect: connection must be a 'postgres:\/\/…' URL or a pg ClientConfig, got 42/),
+        expect.stringMatching(
+          /^PooledPostgresDialect: connection must be a 'postgres:\/\/…' URL or a pg ClientConfig, got 42/,
+        ),
         expect.stringMatching(/^PooledPostgresDialect: pool: max must be an integer >= 1, got 0/),
         expect.stringMatching(/^PooledPostgresDialect: pool: unknown option "connectionLimit"/),
         expect.stringMatching(/^PooledPostgresDialect: onCreateConnection must be a function, got a string/),
@@ -158,7 +162,9 @@ describe.each(testDatabases())('dialect behaviour on $dialect', (database) => {
     const timeZoneSql =
       database.dialect === 'postgres' ? "set time zone 'Pacific/Auckland'" : "set time_zone = '+12:00'"
     const readTimeZone =
-      database.dialect === 'postgres' ? sql<{ tz: string }>`select current_setting('TimeZone') as tz` : sql<{ tz: string }>`select @@session.time_zone as tz`
+      database.dialect === 'postgres'
+        ? sql<{ tz: string }>`select current_setting('TimeZone') as tz`
+        : sql<{ tz: string }>`select @@session.time_zone as tz`
     const userChange = database.dialect === 'postgres' ? sql`set statement_timeout = 12345` : sql`set @kp_user_var = 1`
     let runs = 0
     const dialect = pooledDialect(schema, {
@@ -226,7 +232,10 @@ describe.each(testDatabases())('dialect behaviour on $dialect', (database) => {
       try {
         const trx = await db.startTransaction().execute()
         await expect(sql`select * from no_such_table`.execute(trx)).rejects.toThrow()
-        const error = await trx.commit().execute().catch((e: unknown) => e)
+        const error = await trx
+          .commit()
+          .execute()
+          .catch((e: unknown) => e)
         expect(error).toBeInstanceOf(AbortedTransactionError)
         expect(trx.isRolledBack).toBe(true)
       } finally {

@@ -40,28 +40,46 @@ describe.each(testDatabases())('db.destroy() with a query stuck on a dead path o
       admin = { query: async (sql, params) => (await client.query(sql, params)).rows, end: () => client.end() }
     } else {
       const connection = mysql.createConnection(database.url).promise()
-      admin = { query: async (sql, params) => (await connection.query(sql, params))[0] as unknown[], end: () => connection.end() }
+      admin = {
+        query: async (sql, params) => (await connection.query(sql, params))[0] as unknown[],
+        end: () => connection.end(),
+      }
     }
   })
 
   async function endStatement(marker: string): Promise<void> {
     if (isPostgres) {
-      await admin.query(`select pg_terminate_backend(pid) from pg_stat_activity where query like $1 and pid <> pg_backend_pid()`, [`%${marker}%`])
+      await admin.query(
+        `select pg_terminate_backend(pid) from pg_stat_activity where query like $1 and pid <> pg_backend_pid()`,
+        [`%${marker}%`],
+      )
       return
     }
-    const ids = (await admin.query('select ID as id from information_schema.PROCESSLIST where INFO like ? and ID <> CONNECTION_ID()', [`%${marker}%`])) as { id: number }[]
+    const ids = (await admin.query(
+      'select ID as id from information_schema.PROCESSLIST where INFO like ? and ID <> CONNECTION_ID()',
+      [`%${marker}%`],
+    )) as { id: number }[]
     for (const { id } of ids) await admin.query(`KILL ${Number(id)}`, []).catch(() => {})
   }
 
   async function running(marker: string): Promise<boolean> {
     const found = isPostgres
-      ? await admin.query(`select 1 from pg_stat_activity where state = 'active' and query like $1 and pid <> pg_backend_pid()`, [`%${marker}%`])
-      : await admin.query('select 1 from information_schema.PROCESSLIST where INFO like ? and ID <> CONNECTION_ID()', [`%${marker}%`])
+      ? await admin.query(
+          `select 1 from pg_stat_activity where state = 'active' and query like $1 and pid <> pg_backend_pid()`,
+          [`%${marker}%`],
+        )
+      : await admin.query('select 1 from information_schema.PROCESSLIST where INFO like ? and ID <> CONNECTION_ID()', [
+          `%${marker}%`,
+        ])
     return found.length > 0
   }
   afterAll(async () => {
     if (rows.length > 0) {
-      console.log(['| fault | database | dialect | caller released | db.destroy() |', '|---|---|---|---|---|', ...rows].join('\n'))
+      console.log(
+        ['| fault | database | dialect | caller released | db.destroy() |', '|---|---|---|---|---|', ...rows].join(
+          '\n',
+        ),
+      )
     }
     await proxy?.close()
     await admin?.end()
@@ -79,7 +97,9 @@ describe.each(testDatabases())('db.destroy() with a query stuck on a dead path o
     try {
       await db.executeQuery(CompiledQuery.raw('select 1'))
       // 25 s, not the 30 s other suites count on the server.
-      const stuck = db.executeQuery(CompiledQuery.raw(isPostgres ? `select pg_sleep(25) /* ${marker} */` : `select sleep(25) /* ${marker} */`))
+      const stuck = db.executeQuery(
+        CompiledQuery.raw(isPostgres ? `select pg_sleep(25) /* ${marker} */` : `select sleep(25) /* ${marker} */`),
+      )
       let callerAt: number | undefined
       void stuck.then(
         () => (callerAt = performance.now()),
@@ -114,7 +134,9 @@ describe.each(testDatabases())('db.destroy() with a query stuck on a dead path o
 
   function record(label: string, released: Released): void {
     const show = (millis: number | undefined): string => (millis === undefined ? 'not within 2 s' : `${millis} ms`)
-    rows.push(`| query stuck on a dead path, then db.destroy() | ${database.dialect} | ${label} | ${show(released.callerMillis)} | ${show(released.destroyMillis)} |`)
+    rows.push(
+      `| query stuck on a dead path, then db.destroy() | ${database.dialect} | ${label} | ${show(released.callerMillis)} | ${show(released.destroyMillis)} |`,
+    )
   }
 
   it('ours: the caller is released and destroy finishes within grace + cleanup', async () => {

@@ -41,7 +41,8 @@ export async function createTestSchema(database: TestDatabase, tag: string): Pro
     // created on the server directly, reached through PgBouncer's `*` entry.
     const server = testDatabase('postgres')
     const own = `${new URL(server.url).pathname.slice(1) || 'test'}_${name}`.slice(0, 63)
-    const dropOwn = () => withPgClient(server.url, (client) => client.query(`drop database if exists ${own} with (force)`))
+    const dropOwn = () =>
+      withPgClient(server.url, (client) => client.query(`drop database if exists ${own} with (force)`))
     await dropOwn()
     await withPgClient(server.url, (client) => client.query(`create database ${own}`))
     const url = new URL(database.url)
@@ -99,7 +100,10 @@ export function pooledDialect(
 /** Kysely's stock dialect for the same database, for result parity. */
 export function stockDialect(schema: TestSchema): Dialect {
   if (schema.database.dialect === 'postgres') {
-    return new PostgresDialect({ pool: new pg.Pool({ ...(schema.connection as pg.ClientConfig), max: 2 }), cursor: Cursor })
+    return new PostgresDialect({
+      pool: new pg.Pool({ ...(schema.connection as pg.ClientConfig), max: 2 }),
+      cursor: Cursor,
+    })
   }
   return new MysqlDialect({ pool: mysql.createPool({ uri: schema.connection as string, connectionLimit: 2 }) })
 }

@@ -1,10 +1,4 @@
-import {
-  createPool,
-  mysqlConnector,
-  postgresConnector,
-  Pool,
-  type PoolOptions,
-} from '@kysely-pooled/core'
+import { createPool, mysqlConnector, postgresConnector, Pool, type PoolOptions } from '@kysely-pooled/core'
 import { testDatabases, type TestDatabase } from '@kysely-pooled/core/testing'
 import * as kysely from 'kysely'
 import { CamelCasePlugin, Kysely, sql, type Generated } from 'kysely'
@@ -47,7 +41,11 @@ async function loadMigrator(): Promise<MigratorClass> {
 /** A dialect whose `pool` is a factory (and `connection` the schema's). */
 function dialectWithFactory(schema: TestSchema, factory: PoolFactory<Client> | PoolFactory<Connection>) {
   if (schema.database.dialect === 'postgres') {
-    return new PooledPostgresDialect({ connection: schema.connection, pool: factory as PoolFactory<Client>, cursor: Cursor })
+    return new PooledPostgresDialect({
+      connection: schema.connection,
+      pool: factory as PoolFactory<Client>,
+      cursor: Cursor,
+    })
   }
   return new PooledMysqlDialect({ connection: schema.connection as string, pool: factory as PoolFactory<Connection> })
 }
@@ -105,7 +103,10 @@ describe.each(testDatabases())('one dialect, many Kysely instances, on $dialect'
         pool.off('create', onCreate)
       }
       const db = new Kysely<DB>({ dialect })
-      await db.insertInto('item').values({ item_name: `sequential ${round}` }).execute()
+      await db
+        .insertInto('item')
+        .values({ item_name: `sequential ${round}` })
+        .execute()
       expect(pool.closed).toBe(false)
       expect(pool.stats()).toMatchObject({ name: 'kp-sequential', size: 1, used: 0, created: 1 })
       await db.destroy()
@@ -170,7 +171,9 @@ describe.each(testDatabases())('one dialect, many Kysely instances, on $dialect'
 
     // The dialect is not spent: a new instance gets a new pool.
     const next = new Kysely<DB>({ dialect })
-    expect(await next.selectFrom('item').select('item_name').where('item_name', '=', 'copied').execute()).toHaveLength(1)
+    expect(await next.selectFrom('item').select('item_name').where('item_name', '=', 'copied').execute()).toHaveLength(
+      1,
+    )
     await next.destroy()
     await next.destroy()
   })
@@ -180,7 +183,10 @@ describe.each(testDatabases())('one dialect, many Kysely instances, on $dialect'
     const migrations: Record<string, Migration> = {
       '001_tag': {
         up: async (db) => {
-          await db.schema.createTable('tag').addColumn('id', 'integer', (col) => col.primaryKey()).execute()
+          await db.schema
+            .createTable('tag')
+            .addColumn('id', 'integer', (col) => col.primaryKey())
+            .execute()
         },
         down: async (db) => {
           await db.schema.dropTable('tag').execute()
@@ -198,7 +204,9 @@ describe.each(testDatabases())('one dialect, many Kysely instances, on $dialect'
     const provider: MigrationProvider = { getMigrations: async () => migrations }
     const dialect = pooledDialect(schema, { pool: { max: 2 } })
     // Each step as a migration CLI does it: a new Kysely, migrate, destroy.
-    const step = async <T>(work: (migrator: InstanceType<MigratorClass>, db: Kysely<any>) => Promise<T>): Promise<T> => {
+    const step = async <T>(
+      work: (migrator: InstanceType<MigratorClass>, db: Kysely<any>) => Promise<T>,
+    ): Promise<T> => {
       const db = new Kysely<any>({ dialect })
       try {
         return await work(new Migrator({ db, provider }), db)
@@ -209,7 +217,10 @@ describe.each(testDatabases())('one dialect, many Kysely instances, on $dialect'
 
     const latest = await step((migrator) => migrator.migrateToLatest())
     expect(latest.error).toBeUndefined()
-    expect(latest.results?.map((r) => `${r.migrationName}:${r.status}`)).toEqual(['001_tag:Success', '002_tag_label:Success'])
+    expect(latest.results?.map((r) => `${r.migrationName}:${r.status}`)).toEqual([
+      '001_tag:Success',
+      '002_tag_label:Success',
+    ])
 
     const down = await step((migrator) => migrator.migrateDown())
     expect(down.error).toBeUndefined()
@@ -341,7 +352,11 @@ describe.each(testDatabases())('one dialect, many Kysely instances, on $dialect'
     )
 
     // The pool is full: the timeout names both holders' sites.
-    const error = await db.selectFrom('item').selectAll().execute().catch((e: unknown) => e)
+    const error = await db
+      .selectFrom('item')
+      .selectAll()
+      .execute()
+      .catch((e: unknown) => e)
     expect(error).toBeInstanceOf(PoolTimeoutError)
     expect((error as PoolTimeoutError).message).toMatch(/acquired at openControlledTransaction .*lifecycle\.test\.ts/)
     expect((error as PoolTimeoutError).message).toMatch(/acquired at holdConnectionUntil .*lifecycle\.test\.ts/)

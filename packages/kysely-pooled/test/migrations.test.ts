@@ -34,7 +34,10 @@ describe.each(testDatabases())('migrations on $dialect', (database) => {
       '001_person': {
         up: async (trx) => {
           runs.push('001')
-          await trx.schema.createTable('person').addColumn('id', 'integer', (col) => col.primaryKey()).execute()
+          await trx.schema
+            .createTable('person')
+            .addColumn('id', 'integer', (col) => col.primaryKey())
+            .execute()
           // Hold the lock for a moment so the second migrator must wait for it.
           await sql`select ${sql.raw(database.dialect === 'postgres' ? 'pg_sleep(0.2)' : 'sleep(0.2)')}`.execute(trx)
         },

@@ -36,16 +36,22 @@ describe.each(testDatabases())('result parity with the stock dialect on $dialect
     stockSchema = await createTestSchema(database, 'parity_stock')
     ours = new Kysely<DB>({ dialect: pooledDialect(oursSchema) })
     stock = new Kysely<DB>({ dialect: stockDialect(stockSchema) })
-    await Promise.all([ours, stock].map((db) => db.schema
-      .createTable('thing')
-      .addColumn('id', 'integer', (col) => (isPostgres ? col.generatedAlwaysAsIdentity() : col.autoIncrement()).primaryKey())
-      .addColumn('label', 'varchar(64)', (col) => col.unique())
-      .addColumn('amount', 'bigint', (col) => col.notNull())
-      .addColumn('price', 'decimal(10, 2)', (col) => col.notNull())
-      .addColumn('created_at', isPostgres ? 'timestamptz' : 'datetime', (col) => col.notNull())
-      .addColumn('payload', isPostgres ? 'jsonb' : 'json')
-      .addColumn('flag', 'boolean', (col) => col.notNull())
-      .execute()))
+    await Promise.all(
+      [ours, stock].map((db) =>
+        db.schema
+          .createTable('thing')
+          .addColumn('id', 'integer', (col) =>
+            (isPostgres ? col.generatedAlwaysAsIdentity() : col.autoIncrement()).primaryKey(),
+          )
+          .addColumn('label', 'varchar(64)', (col) => col.unique())
+          .addColumn('amount', 'bigint', (col) => col.notNull())
+          .addColumn('price', 'decimal(10, 2)', (col) => col.notNull())
+          .addColumn('created_at', isPostgres ? 'timestamptz' : 'datetime', (col) => col.notNull())
+          .addColumn('payload', isPostgres ? 'jsonb' : 'json')
+          .addColumn('flag', 'boolean', (col) => col.notNull())
+          .execute(),
+      ),
+    )
   })
 
   afterAll(async () => {
@@ -69,7 +75,12 @@ describe.each(testDatabases())('result parity with the stock dialect on $dialect
       flag: n % 2 === 0,
     })
 
-    const inserts = await both((db) => db.insertInto('thing').values([row('a', 1), row(null, 2)]).execute())
+    const inserts = await both((db) =>
+      db
+        .insertInto('thing')
+        .values([row('a', 1), row(null, 2)])
+        .execute(),
+    )
     expect(inserts[0]).toEqual(inserts[1])
     if (!isPostgres) {
       expect(inserts[0][0]!.insertId).toBe(1n)
@@ -122,7 +133,9 @@ describe.each(testDatabases())('result parity with the stock dialect on $dialect
     }
 
     const raw = await both((db) =>
-      sql`select 1 + 1 as two, null as nothing, ${'text'} as text, cast(${123} as ${sql.raw(isPostgres ? 'bigint' : 'signed')}) as big`.execute(db),
+      sql`select 1 + 1 as two, null as nothing, ${'text'} as text, cast(${123} as ${sql.raw(isPostgres ? 'bigint' : 'signed')}) as big`.execute(
+        db,
+      ),
     )
     expect(raw[0]).toEqual(raw[1])
 

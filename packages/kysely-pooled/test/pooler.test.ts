@@ -6,7 +6,9 @@ import { createTestSchema, pooledDialect, type TestSchema } from './helpers.js'
 
 describe('PooledPostgresDialect pooler option', () => {
   it('rejects a bad pooler with the other config problems, naming the choices', () => {
-    expect(() => new PooledPostgresDialect({ connection: 'postgres://127.0.0.1/x', pooler: 'pgbouncer' as never })).toThrow(
+    expect(
+      () => new PooledPostgresDialect({ connection: 'postgres://127.0.0.1/x', pooler: 'pgbouncer' as never }),
+    ).toThrow(
       /PooledPostgresDialect: pooler must be 'none', 'session', 'transaction' or \{ mode, preparedStatements \}, got 'pgbouncer'/,
     )
   })

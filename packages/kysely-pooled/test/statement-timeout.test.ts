@@ -45,6 +45,11 @@ describe.each(testDatabases())('statementTimeoutMillis on $dialect', (database) 
 
 it('refuses statementTimeoutMillis through a pooler, saying where to set it instead', () => {
   expect(
-    () => new PooledPostgresDialect({ connection: 'postgres://127.0.0.1/x', pooler: 'transaction', statementTimeoutMillis: 1_000 }),
+    () =>
+      new PooledPostgresDialect({
+        connection: 'postgres://127.0.0.1/x',
+        pooler: 'transaction',
+        statementTimeoutMillis: 1_000,
+      }),
   ).toThrow(PoolConfigError)
 })

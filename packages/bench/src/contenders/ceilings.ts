@@ -1,6 +1,12 @@
 import { Kysely } from 'kysely'
 import type { BenchDatabase } from '../databases.js'
-import { closeMysqlConnections, closePostgresClients, mysqlQuery, openMysqlConnections, openPostgresClients } from '../no-pool/dedicated-connections.js'
+import {
+  closeMysqlConnections,
+  closePostgresClients,
+  mysqlQuery,
+  openMysqlConnections,
+  openPostgresClients,
+} from '../no-pool/dedicated-connections.js'
 import { RoundRobinDialect } from '../no-pool/round-robin-driver.js'
 import type { Contender, ContenderSession } from './contender.js'
 import { kyselySession } from './kysely-session.js'
@@ -44,7 +50,10 @@ export const rawCeiling: Contender = {
         return client
       }
       return {
-        pointSelect: (id) => pick().query(POSTGRES_SELECT, [id]).then((result) => result.rows[0]),
+        pointSelect: (id) =>
+          pick()
+            .query(POSTGRES_SELECT, [id])
+            .then((result) => result.rows[0]),
         updateInTransaction: (id) => {
           const client = pick()
           const begin = client.query('begin')

@@ -12,7 +12,11 @@ export const knexContender: Contender = {
       pool: { min: 0, max },
     })
     return {
-      pointSelect: (id) => knex('kp_bench_item').select('*').where('id', id).then((rows) => rows[0]),
+      pointSelect: (id) =>
+        knex('kp_bench_item')
+          .select('*')
+          .where('id', id)
+          .then((rows) => rows[0]),
       updateInTransaction: (id) =>
         knex.transaction((trx) => trx('kp_bench_item').where('id', id).increment('price', 1)),
       close: () => knex.destroy(),

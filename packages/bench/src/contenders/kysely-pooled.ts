@@ -7,7 +7,8 @@ import { kyselySession } from './kysely-session.js'
 /** Ours, as a user runs it: hygiene on (it cannot be turned off), reset 'auto'. */
 export const kyselyPooled: Contender = {
   id: 'kysely-pooled',
-  label: (target) => (target.id === 'postgres' ? 'kysely-pooled PooledPostgresDialect' : 'kysely-pooled PooledMysqlDialect'),
+  label: (target) =>
+    target.id === 'postgres' ? 'kysely-pooled PooledPostgresDialect' : 'kysely-pooled PooledMysqlDialect',
   async open(target, max) {
     const pool = { max, reset: 'auto', name: `bench-${target.id}` } as const
     const dialect =

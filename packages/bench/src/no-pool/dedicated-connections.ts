@@ -58,7 +58,11 @@ export async function closeMysqlConnections(connections: readonly mysql.Connecti
 }
 
 /** The callback API, promisified without extra layers (the ceiling must stay a ceiling). */
-export function mysqlQuery(connection: mysql.Connection, sql: string, parameters: readonly unknown[]): Promise<unknown> {
+export function mysqlQuery(
+  connection: mysql.Connection,
+  sql: string,
+  parameters: readonly unknown[],
+): Promise<unknown> {
   return new Promise((resolve, reject) => {
     connection.query(sql, parameters as unknown[], (error, result) => (error ? reject(error) : resolve(result)))
   })

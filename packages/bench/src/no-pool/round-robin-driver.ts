@@ -15,7 +15,13 @@ import {
   type QueryResult,
   type TransactionSettings,
 } from 'kysely'
-import { closeMysqlConnections, closePostgresClients, mysqlQuery, openMysqlConnections, openPostgresClients } from './dedicated-connections.js'
+import {
+  closeMysqlConnections,
+  closePostgresClients,
+  mysqlQuery,
+  openMysqlConnections,
+  openPostgresClients,
+} from './dedicated-connections.js'
 
 /**
  * The Kysely ceiling: a Driver with no pool at all. It opens `count`

@@ -26,7 +26,8 @@ export function renderMarkdown(results: BenchResults, chartPath: string): string
     '| target | measured | status |',
     '|---|---|---|',
     ...results.targets.map(
-      (t) => `| ${escapeCell(t.target)} | ${escapeCell(t.measured)} | ${t.met === null ? '– not measured' : t.met ? '✅ met' : '❌ missed'} |`,
+      (t) =>
+        `| ${escapeCell(t.target)} | ${escapeCell(t.measured)} | ${t.met === null ? '– not measured' : t.met ? '✅ met' : '❌ missed'} |`,
     ),
     '',
     '## Machine',
@@ -37,7 +38,9 @@ export function renderMarkdown(results: BenchResults, chartPath: string): string
     `| Memory | ${machine.totalMemoryGiB} GiB |`,
     `| OS | ${escapeCell(machine.os)} |`,
     `| Node | ${machine.node} |`,
-    ...Object.entries(machine.servers).map(([id, version]) => `| ${databaseLabel(id)} | ${escapeCell(version)} (loopback, same machine) |`),
+    ...Object.entries(machine.servers).map(
+      ([id, version]) => `| ${databaseLabel(id)} | ${escapeCell(version)} (loopback, same machine) |`,
+    ),
     `| Load average (1 min) | ${fixed(machine.loadAverageStart, 2)} at start, ${fixed(machine.loadAverageEnd, 2)} at end |`,
     '',
     `The database servers share the machine's ${machine.cores} cores with the benchmark, so throughput here is CPU-bound: ` +
@@ -74,7 +77,7 @@ export function renderMarkdown(results: BenchResults, chartPath: string): string
       '## 3. Hygiene cost on clean connections',
       '',
       'Each cycle: acquire, `select 1`, release — sequentially, on connections that are clean, through the core pool (no Kysely). ' +
-        'CPU is the benchmark process\'s per cycle (`process.cpuUsage()`), wall the round trip included; both as medians over rounds, and × the stock pool as the median of per-round ratios. Statements are counted at the ' +
+        "CPU is the benchmark process's per cycle (`process.cpuUsage()`), wall the round trip included; both as medians over rounds, and × the stock pool as the median of per-round ratios. Statements are counted at the " +
         "driver's protocol layer (pg: Query and Execute messages; mysql2: every command), so nothing sent on release can hide; " +
         "the workload's own `select 1` is subtracted. Exact counts, scaled to 10,000 releases.",
       '',
@@ -102,9 +105,9 @@ export function renderMarkdown(results: BenchResults, chartPath: string): string
     push(
       '## 4. Pool overhead (fake connector)',
       '',
-      'Acquire + release pairs on a trivial in-memory connector: the pool\'s own bookkeeping and nothing else. ' +
+      "Acquire + release pairs on a trivial in-memory connector: the pool's own bookkeeping and nothing else. " +
         `Uncontended: one caller back to back. Contended: ${integer(overhead.waiters)} callers on max ${overhead.max}. ` +
-        "pg-pool runs with a socket-less `Client` (its `Client` option). Figures are **CPU** nanoseconds per pair " +
+        'pg-pool runs with a socket-less `Client` (its `Client` option). Figures are **CPU** nanoseconds per pair ' +
         '(`process.cpuUsage()`; the loop is pure CPU on one thread, so CPU time is what the pool costs and is not inflated when another process has the core); ' +
         'wall-clock figures are in latest.json. Lower is better.',
       '',
@@ -155,7 +158,10 @@ export function renderMarkdown(results: BenchResults, chartPath: string): string
         '',
         '| pool | ms until 20 queries done | × stock |',
         '|---|--:|--:|',
-        ...result.rows.map((row) => `| ${escapeCell(row.label)} | ${summaryCell(row.millis, (v) => fixed(v, 1))} | ${ratio(row.ratioToStock.median)} |`),
+        ...result.rows.map(
+          (row) =>
+            `| ${escapeCell(row.label)} | ${summaryCell(row.millis, (v) => fixed(v, 1))} | ${ratio(row.ratioToStock.median)} |`,
+        ),
         '',
       )
     }
@@ -190,7 +196,7 @@ export function renderMarkdown(results: BenchResults, chartPath: string): string
     '- A CPU cell to explain: `node --cpu-prof packages/bench/dist/profile.js --contender=kysely-pooled --db=postgres --op=point-select --c=16` runs one contender alone and prints its CPU per operation per second.',
     `- Each round opens a new pool per contender (in an order rotated every round), runs each concurrency in turn — ${settings.warmupMillis} ms unmeasured (connections opened, JIT warm), a garbage collection, ${settings.windowMillis} ms measured — and destroys the pool. The concurrencies run in alternating direction from round to round. A warm-up pass over every contender precedes the rounds.`,
     '- Loops are bounded by time and by count; loopback only; at most 20 server connections open at once (pool max 10; 20 in the warm-up test), far below max_connections (PostgreSQL 100, MariaDB 151).',
-    '- kysely-pooled runs with its defaults except `max` (and `min` in the warm-up test): hygiene is always on, `reset: \'auto\'`.',
+    "- kysely-pooled runs with its defaults except `max` (and `min` in the warm-up test): hygiene is always on, `reset: 'auto'`.",
     '- Throughput on a shared 2-core box is noisy; the per-round ratios in results/latest.json show the spread behind every median.',
     '',
   )
@@ -232,9 +238,9 @@ function cpuSection(results: BenchResults): string[] {
       lines.push(
         '## Client CPU per operation through Kysely',
         '',
-        'CPU time the benchmark process spends per operation (user + system, `process.cpuUsage()`): the client stack\'s cost ' +
+        "CPU time the benchmark process spends per operation (user + system, `process.cpuUsage()`): the client stack's cost " +
           '(query builder, pool, driver, socket reads and writes), which is what a pool can change, and what survives other load on the machine ' +
-          'better than throughput. µs, median over rounds, then **× stock**: the median of per-round ratios to the stock Kysely dialect on its driver\'s pool ' +
+          "better than throughput. µs, median over rounds, then **× stock**: the median of per-round ratios to the stock Kysely dialect on its driver's pool " +
           '(same round, same conditions; lower is better).',
         '',
       )

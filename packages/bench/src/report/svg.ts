@@ -42,7 +42,8 @@ function panel(result: ThroughputResult, offsetX: number): string {
   const top = MARGIN.top
   const concurrencies = result.concurrencies
   const yMax = niceCeiling(Math.max(1, ...result.rows.map((r) => r.opsPerSecond.max).filter(Number.isFinite)))
-  const x = (i: number) => left + (concurrencies.length === 1 ? plotWidth / 2 : (i * plotWidth) / (concurrencies.length - 1))
+  const x = (i: number) =>
+    left + (concurrencies.length === 1 ? plotWidth / 2 : (i * plotWidth) / (concurrencies.length - 1))
   const y = (value: number) => top + plotHeight - (value / yMax) * plotHeight
   const out: string[] = []
   out.push(
@@ -65,7 +66,9 @@ function panel(result: ThroughputResult, offsetX: number): string {
   out.push(
     `<text transform="translate(${offsetX + 16} ${top + plotHeight / 2}) rotate(-90)" text-anchor="middle" fill="#444">operations per second</text>`,
   )
-  out.push(`<line x1="${left}" y1="${top + plotHeight}" x2="${left + plotWidth}" y2="${top + plotHeight}" stroke="#888"/>`)
+  out.push(
+    `<line x1="${left}" y1="${top + plotHeight}" x2="${left + plotWidth}" y2="${top + plotHeight}" stroke="#888"/>`,
+  )
   out.push(`<line x1="${left}" y1="${top}" x2="${left}" y2="${top + plotHeight}" stroke="#888"/>`)
 
   for (const contender of contendersOf(result)) {
@@ -74,7 +77,9 @@ function panel(result: ThroughputResult, offsetX: number): string {
     const ours = contender === 'kysely-pooled'
     const dashed = contender === 'kysely-ceiling' || contender === 'raw-ceiling'
     const points = rows
-      .map((r, i) => (r && Number.isFinite(r.opsPerSecond.median) ? `${x(i).toFixed(1)},${y(r.opsPerSecond.median).toFixed(1)}` : ''))
+      .map((r, i) =>
+        r && Number.isFinite(r.opsPerSecond.median) ? `${x(i).toFixed(1)},${y(r.opsPerSecond.median).toFixed(1)}` : '',
+      )
       .filter((p) => p.length > 0)
     out.push(
       `<polyline points="${points.join(' ')}" fill="none" stroke="${color}" stroke-width="${ours ? 3 : 1.8}"${dashed ? ' stroke-dasharray="6 4"' : ''}/>`,
@@ -82,7 +87,9 @@ function panel(result: ThroughputResult, offsetX: number): string {
     rows.forEach((r, i) => {
       if (!r || !Number.isFinite(r.opsPerSecond.median)) return
       const px = x(i) + offsetFor(contender)
-      out.push(`<line x1="${px}" y1="${y(r.opsPerSecond.min)}" x2="${px}" y2="${y(r.opsPerSecond.max)}" stroke="${color}" stroke-width="1" opacity="0.6"/>`)
+      out.push(
+        `<line x1="${px}" y1="${y(r.opsPerSecond.min)}" x2="${px}" y2="${y(r.opsPerSecond.max)}" stroke="${color}" stroke-width="1" opacity="0.6"/>`,
+      )
       out.push(`<circle cx="${x(i)}" cy="${y(r.opsPerSecond.median)}" r="${ours ? 4 : 3}" fill="${color}"/>`)
     })
   }

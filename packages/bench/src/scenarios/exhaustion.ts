@@ -41,7 +41,10 @@ const HOLD_MILLIS = 2
  * fake connections (pool logic only). Measures how late timeouts fire, how
  * far service strays from FIFO, and what a queued caller costs in heap.
  */
-export async function measureExhaustion(pools: readonly FakePoolFactory[], settings: BenchSettings): Promise<ExhaustionResult> {
+export async function measureExhaustion(
+  pools: readonly FakePoolFactory[],
+  settings: BenchSettings,
+): Promise<ExhaustionResult> {
   const runs = new Map<FakePoolId, RunResult[]>()
   const heap = new Map<FakePoolId, number[]>()
   for (const factory of pools) {

@@ -92,7 +92,9 @@ export async function measureHygiene(target: DatabaseTarget, settings: BenchSett
         extras.set(contender.mode, { count: counter.count - releases, byKind })
         times.set(contender.mode, [...(times.get(contender.mode) ?? []), micros])
         cpuTimes.set(contender.mode, [...(cpuTimes.get(contender.mode) ?? []), cpuMicros])
-        line.push(`${contender.mode}: +${counter.count - releases}, ${micros.toFixed(0)} µs (CPU ${cpuMicros.toFixed(0)})`)
+        line.push(
+          `${contender.mode}: +${counter.count - releases}, ${micros.toFixed(0)} µs (CPU ${cpuMicros.toFixed(0)})`,
+        )
       } finally {
         await subject.destroy()
       }
@@ -140,7 +142,9 @@ function ours(reset: ResetPolicy): HygieneContender {
           ? (postgresConnector(target.url) as Connector<unknown>)
           : (mysqlConnector(target.url) as Connector<unknown>)
       const watch = (connection: unknown) =>
-        target.id === 'postgres' ? counter.watchPostgres(connection as pg.Client) : counter.watchMysql(connection as mysql.Connection)
+        target.id === 'postgres'
+          ? counter.watchPostgres(connection as pg.Client)
+          : counter.watchMysql(connection as mysql.Connection)
       const pool = createPool(countingConnector(base, watch), { max: POOL_MAX, reset, name: `bench-hygiene-${reset}` })
       const select: (connection: unknown) => Promise<unknown> =
         target.id === 'postgres'
@@ -157,7 +161,11 @@ function ours(reset: ResetPolicy): HygieneContender {
 type ReleaseStatement = 'none' | 'rollback' | 'reset'
 
 /** pg.Pool or the mysql2 pool, sending `statement` before every release. */
-function driverPool(mode: HygieneMode, statement: ReleaseStatement, sends: (database: DatabaseId) => string): HygieneContender {
+function driverPool(
+  mode: HygieneMode,
+  statement: ReleaseStatement,
+  sends: (database: DatabaseId) => string,
+): HygieneContender {
   return {
     mode,
     sends,
@@ -189,9 +197,13 @@ function driverPool(mode: HygieneMode, statement: ReleaseStatement, sends: (data
           try {
             await mysqlSelectOne(connection)
             if (statement === 'rollback') {
-              await new Promise<void>((resolve, reject) => connection.query('ROLLBACK', (error) => (error ? reject(error) : resolve())))
+              await new Promise<void>((resolve, reject) =>
+                connection.query('ROLLBACK', (error) => (error ? reject(error) : resolve())),
+              )
             } else if (statement === 'reset') {
-              await new Promise<void>((resolve, reject) => connection.reset((error) => (error ? reject(error) : resolve())))
+              await new Promise<void>((resolve, reject) =>
+                connection.reset((error) => (error ? reject(error) : resolve())),
+              )
             }
           } finally {
             connection.release()

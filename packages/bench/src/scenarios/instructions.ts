@@ -41,7 +41,9 @@ export async function measureInstructions(): Promise<InstructionsResult> {
     progress('instructions: valgrind not found (apt-get install valgrind); skipped')
     return { ...base, skipped: 'valgrind not installed' }
   }
-  progress(`instructions: ${version}, ${PAIRS.toLocaleString('en-US')} pairs after ${WARM_PAIRS.toLocaleString('en-US')} warm-up pairs (about a minute)`)
+  progress(
+    `instructions: ${version}, ${PAIRS.toLocaleString('en-US')} pairs after ${WARM_PAIRS.toLocaleString('en-US')} warm-up pairs (about a minute)`,
+  )
   const perPair: Partial<Record<InstructionSubject, number>> = {}
   try {
     for (const subject of ['kysely-pooled', 'bare'] as const) {
@@ -69,7 +71,9 @@ async function count(subject: InstructionSubject, pairs: number): Promise<number
   ])
   const match = /Collected\s*:\s*(\d+)/.exec(stderr)
   if (!match) {
-    throw new Error(`callgrind printed no instruction count for ${subject}: ${stderr.trim().split('\n').slice(-3).join(' / ')}`)
+    throw new Error(
+      `callgrind printed no instruction count for ${subject}: ${stderr.trim().split('\n').slice(-3).join(' / ')}`,
+    )
   }
   return Number(match[1])
 }

@@ -58,7 +58,14 @@ export async function measureThroughput(
     // Alternate the direction too, so no concurrency always runs on a pool that just ran another.
     const order = round % 2 === 0 ? concurrencies : [...concurrencies].reverse()
     for (const contender of rotate(contenders, round)) {
-      const results = await runSession(target, operation, contender, order, settings.warmupMillis, settings.windowMillis)
+      const results = await runSession(
+        target,
+        operation,
+        contender,
+        order,
+        settings.warmupMillis,
+        settings.windowMillis,
+      )
       const line: string[] = []
       for (const [index, concurrency] of order.entries()) {
         const result = results[index]!
@@ -71,7 +78,9 @@ export async function measureThroughput(
         }
         line.push(`c=${concurrency} ${Math.round(result.operationsPerSecond)}`)
       }
-      progress(`${target.label} ${operation} round ${round + 1}/${settings.rounds} ${contender.id}: ${line.join(', ')} ops/s`)
+      progress(
+        `${target.label} ${operation} round ${round + 1}/${settings.rounds} ${contender.id}: ${line.join(', ')} ops/s`,
+      )
     }
   }
 
@@ -115,9 +124,7 @@ async function runSession(
     for (const concurrency of concurrencies) {
       const nextId = idSequence(concurrency * 7919 + 1)
       const run =
-        operation === 'point-select'
-          ? () => session.pointSelect(nextId())
-          : () => session.updateInTransaction(nextId())
+        operation === 'point-select' ? () => session.pointSelect(nextId()) : () => session.updateInTransaction(nextId())
       await runClosedLoop(run, concurrency, warmupMillis)
       collectGarbage()
       results.push(await runClosedLoop(run, concurrency, windowMillis))

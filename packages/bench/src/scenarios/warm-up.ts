@@ -76,7 +76,11 @@ async function timeKysely(makeDb: () => Kysely<BenchDatabase>): Promise<number> 
   try {
     await Promise.all(
       Array.from({ length: CONNECTIONS }, (_, i) =>
-        db.selectFrom('kp_bench_item').selectAll().where('id', '=', i + 1).executeTakeFirst(),
+        db
+          .selectFrom('kp_bench_item')
+          .selectAll()
+          .where('id', '=', i + 1)
+          .executeTakeFirst(),
       ),
     )
     return performance.now() - start
@@ -102,7 +106,9 @@ const CONTENDERS: readonly WarmUpContender[] = [
   {
     id: 'stock',
     label: (target) =>
-      target.id === 'postgres' ? `Kysely PostgresDialect + pg.Pool (max ${CONNECTIONS})` : `Kysely MysqlDialect + mysql2 pool (connectionLimit ${CONNECTIONS})`,
+      target.id === 'postgres'
+        ? `Kysely PostgresDialect + pg.Pool (max ${CONNECTIONS})`
+        : `Kysely MysqlDialect + mysql2 pool (connectionLimit ${CONNECTIONS})`,
     run: (target) =>
       timeKysely(() => {
         const dialect =
@@ -124,7 +130,11 @@ const CONTENDERS: readonly WarmUpContender[] = [
       })
       try {
         await Promise.all(
-          Array.from({ length: CONNECTIONS }, (_, i) => knex('kp_bench_item').select('*').where('id', i + 1)),
+          Array.from({ length: CONNECTIONS }, (_, i) =>
+            knex('kp_bench_item')
+              .select('*')
+              .where('id', i + 1),
+          ),
         )
         return performance.now() - start
       } finally {

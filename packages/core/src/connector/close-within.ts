@@ -5,7 +5,11 @@ import { settleWithin } from './settle-within.js'
  * `timeoutMillis`, then destroys its socket whatever happened: a server that
  * never answers the goodbye must not hold up the pool's destroy.
  */
-export async function closeWithin(end: () => Promise<unknown>, destroy: () => void, timeoutMillis: number): Promise<void> {
+export async function closeWithin(
+  end: () => Promise<unknown>,
+  destroy: () => void,
+  timeoutMillis: number,
+): Promise<void> {
   try {
     await settleWithin(end(), timeoutMillis)
   } catch {

@@ -30,7 +30,10 @@ export function checkPostgresUrl(url: string): { readonly password: string | und
  * `connection` when it would fail — mysql2 itself would throw a bare
  * `URIError` at the first connect.
  */
-export function checkMysqlUrl(url: string): { readonly password: string | undefined; readonly database: string | undefined } {
+export function checkMysqlUrl(url: string): {
+  readonly password: string | undefined
+  readonly database: string | undefined
+} {
   let parsed: URL
   try {
     parsed = new URL(url)

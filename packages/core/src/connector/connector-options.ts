@@ -41,7 +41,9 @@ export function resolveConnectorOptions(options: ConnectorOptions): ResolvedConn
     const value: unknown = options[name]
     if (value === undefined) return fallback
     if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > MAX_TIMER_MILLIS) {
-      problems.push(`${name} must be a number of milliseconds from ${min} to ${MAX_TIMER_MILLIS} (got ${describeValue(value)})`)
+      problems.push(
+        `${name} must be a number of milliseconds from ${min} to ${MAX_TIMER_MILLIS} (got ${describeValue(value)})`,
+      )
       return fallback
     }
     return value
@@ -50,7 +52,8 @@ export function resolveConnectorOptions(options: ConnectorOptions): ResolvedConn
   const interruptTimeoutMillis = millis('interruptTimeoutMillis', 5_000, 0)!
   const statementTimeout = millis('statementTimeoutMillis', undefined, 0)
   if (problems.length > 0) throw new PoolConfigError(problems)
-  const statementTimeoutMillis = statementTimeout === undefined || statementTimeout === 0 ? undefined : Math.ceil(statementTimeout)
+  const statementTimeoutMillis =
+    statementTimeout === undefined || statementTimeout === 0 ? undefined : Math.ceil(statementTimeout)
   const stallMillis =
     statementTimeoutMillis === undefined
       ? undefined

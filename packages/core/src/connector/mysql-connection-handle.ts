@@ -105,7 +105,10 @@ export class MysqlConnectionHandle implements ConnectionHandle<mysql.Connection>
     const stream = this.#internals.stream
     watchSocket(stream, this.#settings.target, (error) => this.#markBroken(error)) // a TLS upgrade replaced it
     if (this.#guard !== undefined) this.#watchRequests(this.#guard, stream)
-    this.#timeoutAssignment = timeoutAssignment(this.#internals._handshakePacket?.serverVersion, this.#settings.options.statementTimeoutMillis)
+    this.#timeoutAssignment = timeoutAssignment(
+      this.#internals._handshakePacket?.serverVersion,
+      this.#settings.options.statementTimeoutMillis,
+    )
     await this.#recordFreshSession()
     await this.#restoreSessionVariables()
     this.#session.changed = false
@@ -317,7 +320,12 @@ export class MysqlConnectionHandle implements ConnectionHandle<mysql.Connection>
    */
   #beforeStatement(sql: unknown): void {
     const session = this.#session
-    const text = typeof sql === 'string' ? sql : typeof sql === 'object' && sql !== null ? (sql as { sql?: unknown }).sql : undefined
+    const text =
+      typeof sql === 'string'
+        ? sql
+        : typeof sql === 'object' && sql !== null
+          ? (sql as { sql?: unknown }).sql
+          : undefined
     if (typeof text !== 'string') {
       session.changed = session.useSeen = session.roleSeen = true
     } else if (!session.changed) {
@@ -372,7 +380,9 @@ export class MysqlConnectionHandle implements ConnectionHandle<mysql.Connection>
  */
 function timeoutAssignment(serverVersion: string | undefined, millis: number | undefined): string | undefined {
   if (millis === undefined) return undefined
-  return /mariadb/i.test(serverVersion ?? '') ? `max_statement_time = ${millis / 1000}` : `max_execution_time = ${millis}`
+  return /mariadb/i.test(serverVersion ?? '')
+    ? `max_statement_time = ${millis / 1000}`
+    : `max_execution_time = ${millis}`
 }
 
 function query(connection: mysql.Connection, sql: string, params: unknown[] = []): Promise<void> {

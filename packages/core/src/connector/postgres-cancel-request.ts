@@ -17,7 +17,11 @@ export interface CancelRequestTarget {
  * Resolves (never rejects) when the server has read the request, the fence
  * said no, or `timeoutMillis` passed.
  */
-export function sendCancelRequest(target: CancelRequestTarget, mayStillSend: () => boolean, timeoutMillis: number): Promise<void> {
+export function sendCancelRequest(
+  target: CancelRequestTarget,
+  mayStillSend: () => boolean,
+  timeoutMillis: number,
+): Promise<void> {
   const { processID, secretKey } = target
   const key = typeof secretKey === 'number' ? null : Buffer.from(secretKey)
   const message = Buffer.alloc(12 + (key === null ? 4 : key.length))

@@ -218,15 +218,20 @@ export class PostgresConnectionHandle implements ConnectionHandle<pg.Client> {
     // Nothing running: a cancel request could hit the next statement. A
     // failed statement waiting only for its ReadyForQuery is over too.
     const mayStillSend = (): boolean =>
-      performance.now() < deadline && askSafely(isCurrent) && !this.isBroken() && (scope === 'session' || this.#statementInFlight())
+      performance.now() < deadline &&
+      askSafely(isCurrent) &&
+      !this.isBroken() &&
+      (scope === 'session' || this.#statementInFlight())
     if (processID == null || !mayStillSend()) return
     try {
       if (scope === 'query') {
-        if (secretKey != null) await sendCancelRequest({ host, port, processID, secretKey }, mayStillSend, timeoutMillis)
+        if (secretKey != null)
+          await sendCancelRequest({ host, port, processID, secretKey }, mayStillSend, timeoutMillis)
       } else if (this.#settings.pooler !== 'none') {
         // Behind a pooler the backend key is the pooler's own: pg_terminate_backend
         // would hit a stranger's backend. Cancel, then drop our client connection.
-        if (secretKey != null && this.isBusy()) await sendCancelRequest({ host, port, processID, secretKey }, mayStillSend, timeoutMillis)
+        if (secretKey != null && this.isBusy())
+          await sendCancelRequest({ host, port, processID, secretKey }, mayStillSend, timeoutMillis)
         if (isCurrent()) {
           this.#markBroken(new Error('session ended by an interrupt (behind a pooler)'))
           this.#internals.connection.stream.destroy()

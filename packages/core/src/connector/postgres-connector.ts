@@ -36,7 +36,11 @@ const TRANSIENT_SQLSTATES = new Set([
   '57P01', // admin_shutdown (a restart)
   '57P02', // crash_shutdown
   '57P03', // cannot_connect_now (starting up, recovery)
-  '08000', '08001', '08003', '08004', '08006', // connection_exception class
+  '08000',
+  '08001',
+  '08003',
+  '08004',
+  '08006', // connection_exception class
 ])
 
 /** When the user did not say: probe an idle connection after 10 s of silence (the OS default is 2 hours). */
@@ -82,13 +86,15 @@ class PostgresConnector implements Connector<pg.Client> {
   #driver: typeof pg | undefined
 
   constructor(urlOrConfig: string | pg.ClientConfig, options: PostgresConnectorOptions) {
-    const config: pg.ClientConfig = typeof urlOrConfig === 'string' ? { connectionString: urlOrConfig } : { ...urlOrConfig }
+    const config: pg.ClientConfig =
+      typeof urlOrConfig === 'string' ? { connectionString: urlOrConfig } : { ...urlOrConfig }
     const fromUrl = config.connectionString === undefined ? undefined : checkPostgresUrl(config.connectionString)
     this.#password = typeof config.password === 'string' ? config.password : fromUrl?.password
     this.target = describeTarget(config)
     this.#options = resolveConnectorOptions(options)
     this.#pooler = resolvePooler(options.pooler)
-    this.#guard = this.#pooler.mode === 'transaction' ? new TransactionPoolerGuard(this.#pooler.preparedStatements) : undefined
+    this.#guard =
+      this.#pooler.mode === 'transaction' ? new TransactionPoolerGuard(this.#pooler.preparedStatements) : undefined
     if (this.#pooler.mode !== 'none' && this.#options.statementTimeoutMillis !== undefined) {
       // Sent as a startup parameter, which PgBouncer and its kin refuse.
       throw new PoolConfigError([
@@ -99,7 +105,8 @@ class PostgresConnector implements Connector<pg.Client> {
       config.keepAlive = true
       config.keepAliveInitialDelayMillis ??= DEFAULT_KEEPALIVE_DELAY_MILLIS
     }
-    if (this.#options.statementTimeoutMillis !== undefined) config.statement_timeout = this.#options.statementTimeoutMillis
+    if (this.#options.statementTimeoutMillis !== undefined)
+      config.statement_timeout = this.#options.statementTimeoutMillis
     this.#config = Object.freeze(config)
   }
 
@@ -147,5 +154,10 @@ function describeTarget(config: pg.ClientConfig): string {
   const host = config.host ?? process.env.PGHOST ?? 'localhost'
   const port = config.port ?? (process.env.PGPORT !== undefined ? Number(process.env.PGPORT) : 5432)
   const database = config.database ?? process.env.PGDATABASE ?? user
-  return formatTarget('postgres', { user, host: host.startsWith('/') ? encodeURIComponent(host) : host, port, database })
+  return formatTarget('postgres', {
+    user,
+    host: host.startsWith('/') ? encodeURIComponent(host) : host,
+    port,
+    database,
+  })
 }

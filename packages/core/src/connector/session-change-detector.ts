@@ -53,7 +53,12 @@ export const POSTGRES_SESSION_CHANGE: SessionSniffer = sessionSniffer(
  */
 export const MYSQL_SESSION_CHANGE: SessionSniffer = sessionSniffer(
   String.raw`SET\b(?!\s+(?:TRANSACTION|STATEMENT)\b)|PREPARE\b|USE\b|LOCK\s+TABLES?\b|HANDLER\b`,
-  [String.raw`@[\w$.]+\s*:=`, String.raw`\bINTO\s+@`, String.raw`\bCREATE\s+(?:OR\s+REPLACE\s+)?TEMPORARY\b`, String.raw`\bGET_LOCK\s*\(`],
+  [
+    String.raw`@[\w$.]+\s*:=`,
+    String.raw`\bINTO\s+@`,
+    String.raw`\bCREATE\s+(?:OR\s+REPLACE\s+)?TEMPORARY\b`,
+    String.raw`\bGET_LOCK\s*\(`,
+  ],
 )
 
 /**

@@ -7,7 +7,9 @@ export class StalledStatementError extends Error {
   readonly code = 'STATEMENT_STALLED'
 
   constructor(target: string, stallMillis: number) {
-    super(`no answer from ${target} for ${stallMillis} ms (statementTimeoutMillis plus a margin): the connection was closed`)
+    super(
+      `no answer from ${target} for ${stallMillis} ms (statementTimeoutMillis plus a margin): the connection was closed`,
+    )
     this.name = 'StalledStatementError'
   }
 }

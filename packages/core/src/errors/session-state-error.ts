@@ -24,7 +24,10 @@ export class SessionStateError extends PoolError {
     readonly inDoBlock?: boolean
   }) {
     const where = details.inTransaction ? 'inside a transaction, but it outlives it' : 'outside a transaction'
-    const subject = details.kind === 'named prepared statement' ? `a named prepared statement (${details.statement})` : `${details.kind}${details.inDoBlock === true ? ' in a DO block' : ''} (${details.statement})`
+    const subject =
+      details.kind === 'named prepared statement'
+        ? `a named prepared statement (${details.statement})`
+        : `${details.kind}${details.inDoBlock === true ? ' in a DO block' : ''} (${details.statement})`
     super(
       `pooler 'transaction': refused before sending ${subject}: it would leave session state on a server ` +
         `connection the pooler hands to other clients (${where}). Instead: ${details.alternative}.`,

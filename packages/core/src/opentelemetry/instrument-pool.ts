@@ -7,12 +7,7 @@ import {
 } from '@opentelemetry/api'
 import type { PoolEventListener, PoolEventName } from '../pool/pool-events.js'
 import type { InstrumentablePool } from './instrumentable-pool.js'
-import {
-  DURATION_BUCKETS_SECONDS,
-  POOL_METRICS,
-  POOL_NAME_ATTRIBUTE,
-  STATE_ATTRIBUTE,
-} from './metric-names.js'
+import { DURATION_BUCKETS_SECONDS, POOL_METRICS, POOL_NAME_ATTRIBUTE, STATE_ATTRIBUTE } from './metric-names.js'
 
 export interface InstrumentPoolOptions {
   /** Where the instruments are created. Default: the global provider (`metrics.getMeterProvider()`). */
@@ -51,7 +46,11 @@ export function instrumentPool(pool: InstrumentablePool, options: InstrumentPool
 
   const gauge = (name: string, description: string, unit: string) =>
     meter.createObservableUpDownCounter(name, { description, unit, valueType: ValueType.INT })
-  const count = gauge(POOL_METRICS.count, 'Connections currently in the state given by db.client.connection.state.', '{connection}')
+  const count = gauge(
+    POOL_METRICS.count,
+    'Connections currently in the state given by db.client.connection.state.',
+    '{connection}',
+  )
   const idleMax = gauge(POOL_METRICS.idleMax, 'The most idle open connections allowed.', '{connection}')
   const idleMin = gauge(POOL_METRICS.idleMin, 'The fewest idle open connections allowed.', '{connection}')
   const max = gauge(POOL_METRICS.max, 'The most open connections allowed.', '{connection}')
@@ -83,7 +82,10 @@ export function instrumentPool(pool: InstrumentablePool, options: InstrumentPool
     })
   const createTime = histogram(POOL_METRICS.createTime, 'The time it took to create a new connection.')
   const waitTime = histogram(POOL_METRICS.waitTime, 'The time it took to obtain an open connection from the pool.')
-  const useTime = histogram(POOL_METRICS.useTime, 'The time between borrowing a connection and returning it to the pool.')
+  const useTime = histogram(
+    POOL_METRICS.useTime,
+    'The time between borrowing a connection and returning it to the pool.',
+  )
 
   // A revoked lease ends once. Whether the pool also emits 'release' for it
   // (it did before the pool rewrite) or not, use_time records it once.

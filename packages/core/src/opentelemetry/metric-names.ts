@@ -19,6 +19,4 @@ export const POOL_NAME_ATTRIBUTE = 'db.client.connection.pool.name'
 export const STATE_ATTRIBUTE = 'db.client.connection.state'
 
 /** Bucket boundaries in seconds for the three durations: 1 ms up to 10 s. */
-export const DURATION_BUCKETS_SECONDS: readonly number[] = Object.freeze([
-  0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10,
-])
+export const DURATION_BUCKETS_SECONDS: readonly number[] = Object.freeze([0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10])

@@ -36,7 +36,13 @@ export class ConnectionLifecycle<C> {
   /** Set while `destroy()` waits: told whenever a lease ends or a connection leaves. */
   onDrain: (() => void) | undefined
 
-  constructor(connector: Connector<C>, config: PoolConfig<C>, metrics: PoolMetrics, events: PoolEventBus, waiters: Waiters<C>) {
+  constructor(
+    connector: Connector<C>,
+    config: PoolConfig<C>,
+    metrics: PoolMetrics,
+    events: PoolEventBus,
+    waiters: Waiters<C>,
+  ) {
     this.#config = config
     this.#metrics = metrics
     this.#events = events
@@ -237,7 +243,12 @@ export class ConnectionLifecycle<C> {
     const held = Math.round(this.endLease(entry, now))
     const payload = { leaseId, heldMillis: held, reason }
     if (reason === 'max-lease') {
-      this.#events.emitOrWarn('revoke', payload, 'KYSELY_POOLED_REVOKE', `lease #${leaseId} revoked after ${held} ms (maxLeaseMillis)`)
+      this.#events.emitOrWarn(
+        'revoke',
+        payload,
+        'KYSELY_POOLED_REVOKE',
+        `lease #${leaseId} revoked after ${held} ms (maxLeaseMillis)`,
+      )
     } else {
       this.#events.emit('revoke', payload)
     }

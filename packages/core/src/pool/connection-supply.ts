@@ -50,7 +50,13 @@ export class ConnectionSupply<C> {
   lastCreateError: Error | undefined
   lastCreateErrorAt = 0
 
-  constructor(connector: Connector<C>, config: PoolConfig<C>, metrics: PoolMetrics, events: PoolEventBus, handlers: SupplyHandlers<C>) {
+  constructor(
+    connector: Connector<C>,
+    config: PoolConfig<C>,
+    metrics: PoolMetrics,
+    events: PoolEventBus,
+    handlers: SupplyHandlers<C>,
+  ) {
     this.#connector = connector
     this.#config = config
     this.#metrics = metrics
@@ -173,15 +179,19 @@ export class ConnectionSupply<C> {
       // The setup hook's session is the baseline; it gets the connect timeout.
       let failure: unknown
       const outcome = await settleBefore(
-        Promise.resolve().then(() => onConnect(handle.client)).catch((error: unknown) => {
-          failure = error
-          throw error
-        }),
+        Promise.resolve()
+          .then(() => onConnect(handle.client))
+          .catch((error: unknown) => {
+            failure = error
+            throw error
+          }),
         performance.now() + this.#config.createTimeoutMillis,
       )
       if (outcome !== 'done') {
         await handle.close()
-        this.#failed(outcome === 'late' ? new Error(`onConnect did not finish within createTimeoutMillis`) : asError(failure))
+        this.#failed(
+          outcome === 'late' ? new Error(`onConnect did not finish within createTimeoutMillis`) : asError(failure),
+        )
       }
       handle.acceptSession()
     }

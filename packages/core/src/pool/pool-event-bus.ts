@@ -70,7 +70,13 @@ export class PoolEventBus {
 
   log(level: PoolLogEntry['level'], code: string, message: string, error?: Error): void {
     try {
-      this.#log({ level, pool: this.#pool, code, message: `pool "${this.#pool}": ${message}`, ...(error ? { error } : {}) })
+      this.#log({
+        level,
+        pool: this.#pool,
+        code,
+        message: `pool "${this.#pool}": ${message}`,
+        ...(error ? { error } : {}),
+      })
     } catch {
       // A failing logger has nowhere left to report to.
     }

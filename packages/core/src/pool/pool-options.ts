@@ -147,7 +147,9 @@ export function resolvePoolOptions<C = unknown>(options: PoolOptions<C> = {}): P
       return Infinity
     }
     if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
-      problems.push(`${key} must be an integer >= ${min}${allowInfinity ? ' or Infinity' : ''}, got ${describeValue(value)}`)
+      problems.push(
+        `${key} must be an integer >= ${min}${allowInfinity ? ' or Infinity' : ''}, got ${describeValue(value)}`,
+      )
       return min
     }
     if (key.endsWith('Millis') && value > MAX_TIMER_MILLIS) {

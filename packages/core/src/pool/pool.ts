@@ -134,7 +134,8 @@ export class Pool<C> {
     }
     const signal = options?.signal
     signal?.throwIfAborted()
-    const site = this.config.leakDetectionMillis > 0 ? (options?.site ?? captureAcquireSite(Pool.prototype.use)) : undefined
+    const site =
+      this.config.leakDetectionMillis > 0 ? (options?.site ?? captureAcquireSite(Pool.prototype.use)) : undefined
     const entry = this.#takeIdle()
     // No GC tracking here: `use` releases in `finally`, whatever `fn` does.
     const lease =
@@ -205,7 +206,9 @@ export class Pool<C> {
     const grace = options?.graceMillis ?? DEFAULT_GRACE_MILLIS
     if (typeof grace !== 'number' || !Number.isInteger(grace) || grace < 0 || grace > MAX_TIMER_MILLIS) {
       return Promise.reject(
-        new PoolConfigError([`graceMillis must be an integer from 0 to ${MAX_TIMER_MILLIS}, got ${describeValue(grace)}`]),
+        new PoolConfigError([
+          `graceMillis must be an integer from 0 to ${MAX_TIMER_MILLIS}, got ${describeValue(grace)}`,
+        ]),
       )
     }
     this.#destroyed ??= this.#shutdown(grace)
@@ -252,7 +255,12 @@ export class Pool<C> {
    * the connect timeout and by this caller's deadline and signal; if the
    * caller gives up first, the connection finishes its check on its own.
    */
-  async #checkOut(entry: PoolEntry<C>, startedAt: number, deadline: number, signal: AbortSignal | undefined): Promise<boolean> {
+  async #checkOut(
+    entry: PoolEntry<C>,
+    startedAt: number,
+    deadline: number,
+    signal: AbortSignal | undefined,
+  ): Promise<boolean> {
     const now = performance.now()
     if (entry.isBroken || now >= entry.retireAt) {
       this.#lifecycle.evict(entry, entry.isBroken ? 'broken' : 'retired')

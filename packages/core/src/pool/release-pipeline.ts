@@ -153,7 +153,15 @@ export class ReleasePipeline<C> {
         const onConnect = this.#config.onConnect
         if (onConnect !== undefined) {
           // The reset undid the setup hook's baseline: set it up again.
-          if (!(await this.#step(Promise.resolve().then(() => onConnect(handle.client)), deadline, entry, leaseId, 'onConnect'))) {
+          if (
+            !(await this.#step(
+              Promise.resolve().then(() => onConnect(handle.client)),
+              deadline,
+              entry,
+              leaseId,
+              'onConnect',
+            ))
+          ) {
             return
           }
           handle.acceptSession()
@@ -167,7 +175,13 @@ export class ReleasePipeline<C> {
   }
 
   /** One cleaning statement; false (and the connection evicted) when it failed or ran out of time. */
-  async #step(work: Promise<unknown>, deadline: number, entry: PoolEntry<C>, leaseId: number, what: string): Promise<boolean> {
+  async #step(
+    work: Promise<unknown>,
+    deadline: number,
+    entry: PoolEntry<C>,
+    leaseId: number,
+    what: string,
+  ): Promise<boolean> {
     let failure: unknown
     const outcome = await settleBefore(
       work.catch((error: unknown) => {

@@ -19,19 +19,37 @@ const GENERIC_POOL = "generic-pool's"
 // acquireTimeoutMillis, createTimeoutMillis) need no entry.
 const FOREIGN_OPTIONS: ReadonlyMap<string, ForeignOption> = new Map<string, ForeignOption>([
   // pg-pool
-  ['connectiontimeoutmillis', { from: PG_POOL, ours: 'acquireTimeoutMillis', note: 'one connection attempt is bounded by "createTimeoutMillis"' }],
+  [
+    'connectiontimeoutmillis',
+    { from: PG_POOL, ours: 'acquireTimeoutMillis', note: 'one connection attempt is bounded by "createTimeoutMillis"' },
+  ],
   ['maxlifetimeseconds', { from: PG_POOL, ours: 'maxLifetimeMillis', note: 'in milliseconds' }],
   // mysql2
   ['connectionlimit', { from: MYSQL2, ours: 'max' }],
-  ['queuelimit', { from: MYSQL2, ours: 'maxWaiting', note: '0 means fail fast here, not unlimited; use Infinity for no limit' }],
+  [
+    'queuelimit',
+    { from: MYSQL2, ours: 'maxWaiting', note: '0 means fail fast here, not unlimited; use Infinity for no limit' },
+  ],
   ['waitforconnections', { from: MYSQL2, ours: 'maxWaiting', note: 'waitForConnections: false is maxWaiting: 0' }],
   ['idletimeout', { from: `${MYSQL2} and ${HIKARI}`, ours: 'idleTimeoutMillis' }],
   ['maxidle', { from: MYSQL2, note: 'idle connections above "min" are closed after "idleTimeoutMillis"' }],
-  ['enablekeepalive', { from: MYSQL2, note: 'a connection option: pass it in the connection config, not in the pool options' }],
-  ['keepaliveinitialdelay', { from: MYSQL2, note: 'a connection option: pass it in the connection config, not in the pool options' }],
+  [
+    'enablekeepalive',
+    { from: MYSQL2, note: 'a connection option: pass it in the connection config, not in the pool options' },
+  ],
+  [
+    'keepaliveinitialdelay',
+    { from: MYSQL2, note: 'a connection option: pass it in the connection config, not in the pool options' },
+  ],
   ['connecttimeout', { from: MYSQL2, ours: 'createTimeoutMillis' }],
   // tarn
-  ['propagatecreateerror', { from: TARN, note: 'waiting callers fail at once with PoolConnectError when the server can never accept; transient failures are retried' }],
+  [
+    'propagatecreateerror',
+    {
+      from: TARN,
+      note: 'waiting callers fail at once with PoolConnectError when the server can never accept; transient failures are retried',
+    },
+  ],
   ['createretryintervalmillis', { from: TARN, note: 'failed connection attempts are retried with a backoff' }],
   ['reapintervalmillis', { from: TARN, note: 'idle connections are reaped by "idleTimeoutMillis"' }],
   ['destroytimeoutmillis', { from: TARN, note: 'closing a connection is bounded by the connector' }],
@@ -41,8 +59,18 @@ const FOREIGN_OPTIONS: ReadonlyMap<string, ForeignOption> = new Map<string, Fore
   ['connectiontimeout', { from: HIKARI, ours: 'acquireTimeoutMillis' }],
   ['maxlifetime', { from: HIKARI, ours: 'maxLifetimeMillis' }],
   ['leakdetectionthreshold', { from: HIKARI, ours: 'leakDetectionMillis' }],
-  ['keepalivetime', { from: HIKARI, ours: 'validateAfterIdleMillis', note: 'an idle connection is pinged before it is handed out, not on a timer' }],
-  ['validationtimeout', { from: HIKARI, note: 'the ping of an idle connection ("validateAfterIdleMillis") has no separate timeout' }],
+  [
+    'keepalivetime',
+    {
+      from: HIKARI,
+      ours: 'validateAfterIdleMillis',
+      note: 'an idle connection is pinged before it is handed out, not on a timer',
+    },
+  ],
+  [
+    'validationtimeout',
+    { from: HIKARI, note: 'the ping of an idle connection ("validateAfterIdleMillis") has no separate timeout' },
+  ],
   ['poolname', { from: HIKARI, ours: 'name' }],
   // generic-pool (knex before tarn)
   ['maxwaitingclients', { from: GENERIC_POOL, ours: 'maxWaiting' }],
@@ -97,7 +125,10 @@ export function closestOption(key: string, known: readonly string[]): string | u
 }
 
 function withoutUnit(name: string): string {
-  return name.toLowerCase().replace(/[-_\s]/g, '').replace(/(?:milliseconds|millis|ms)$/, '')
+  return name
+    .toLowerCase()
+    .replace(/[-_\s]/g, '')
+    .replace(/(?:milliseconds|millis|ms)$/, '')
 }
 
 /** Optimal string alignment distance: insertions, deletions, substitutions and swaps of neighbours. */

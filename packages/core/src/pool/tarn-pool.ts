@@ -62,7 +62,8 @@ export class TarnPool<T> extends tarn.Pool<T> {
   /** Takes a resource out of whichever list holds it and destroys it. False when neither does. */
   evict(resource: T): boolean {
     const entry =
-      removeResource(this.used as TarnResource<T>[], resource) ?? removeResource(this.free as TarnResource<T>[], resource)
+      removeResource(this.used as TarnResource<T>[], resource) ??
+      removeResource(this.free as TarnResource<T>[], resource)
     if (entry === undefined) {
       return false
     }

@@ -45,9 +45,25 @@ export class Waiters<C> {
     return this.#queue.size
   }
 
-  join(startedAt: number, deadline: number, signal: AbortSignal | undefined, trackGc: boolean, site: AcquireSite | undefined): Promise<Lease<C>> {
+  join(
+    startedAt: number,
+    deadline: number,
+    signal: AbortSignal | undefined,
+    trackGc: boolean,
+    site: AcquireSite | undefined,
+  ): Promise<Lease<C>> {
     return new Promise<Lease<C>>((resolve, reject) => {
-      const waiter: Waiter<C> = { deadline, settled: false, startedAt, trackGc, site, resolve, reject, signal, onAbort: undefined }
+      const waiter: Waiter<C> = {
+        deadline,
+        settled: false,
+        startedAt,
+        trackGc,
+        site,
+        resolve,
+        reject,
+        signal,
+        onAbort: undefined,
+      }
       if (signal !== undefined) {
         waiter.onAbort = () => {
           if (!waiter.settled) {

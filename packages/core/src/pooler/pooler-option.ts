@@ -39,12 +39,16 @@ export function poolerProblem(value: unknown): string | undefined {
   const expected = `pooler must be 'none', 'session', 'transaction' or { mode, preparedStatements }`
   if (value === undefined) return undefined
   if (typeof value === 'string') return MODES.includes(value as PoolerMode) ? undefined : `${expected}, got '${value}'`
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return `${expected}, got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}`
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    return `${expected}, got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}`
   const { mode, preparedStatements, ...rest } = value as Record<string, unknown>
   const unknown = Object.keys(rest)
-  if (unknown.length > 0) return `pooler: unknown key(s) ${unknown.map((key) => `"${key}"`).join(', ')} (known: mode, preparedStatements)`
-  if (typeof mode !== 'string' || !MODES.includes(mode as PoolerMode)) return `pooler.mode must be 'none', 'session' or 'transaction', got ${typeof mode === 'string' ? `'${mode}'` : String(mode)}`
-  if (preparedStatements !== undefined && typeof preparedStatements !== 'boolean') return `pooler.preparedStatements must be a boolean, got ${typeof preparedStatements}`
+  if (unknown.length > 0)
+    return `pooler: unknown key(s) ${unknown.map((key) => `"${key}"`).join(', ')} (known: mode, preparedStatements)`
+  if (typeof mode !== 'string' || !MODES.includes(mode as PoolerMode))
+    return `pooler.mode must be 'none', 'session' or 'transaction', got ${typeof mode === 'string' ? `'${mode}'` : String(mode)}`
+  if (preparedStatements !== undefined && typeof preparedStatements !== 'boolean')
+    return `pooler.preparedStatements must be a boolean, got ${typeof preparedStatements}`
   return undefined
 }
 

@@ -35,16 +35,22 @@ export const SAFE_ALTERNATIVES: Readonly<Record<SessionStateKind, string>> = Obj
   SET: 'use SET LOCAL (or set_config(name, value, true)) inside a transaction; a setting every session needs belongs on the role or database (ALTER ROLE … SET …) or in the pooler’s connect_query',
   RESET: 'make settings with SET LOCAL inside a transaction: they end with it and need no RESET',
   'set_config(…, false)': 'use set_config(name, value, true) inside a transaction',
-  'session advisory lock': 'use pg_advisory_xact_lock / pg_try_advisory_xact_lock inside a transaction (released at COMMIT or ROLLBACK)',
-  LISTEN: 'LISTEN on a connection of its own that bypasses the pooler (pooler: \'none\', straight to the server); NOTIFY itself is fine',
-  UNLISTEN: 'LISTEN/UNLISTEN on a connection of its own that bypasses the pooler (pooler: \'none\')',
+  'session advisory lock':
+    'use pg_advisory_xact_lock / pg_try_advisory_xact_lock inside a transaction (released at COMMIT or ROLLBACK)',
+  LISTEN:
+    "LISTEN on a connection of its own that bypasses the pooler (pooler: 'none', straight to the server); NOTIFY itself is fine",
+  UNLISTEN: "LISTEN/UNLISTEN on a connection of its own that bypasses the pooler (pooler: 'none')",
   PREPARE: 'use parameterised queries (the unnamed statement: query(text, values))',
   EXECUTE: 'use parameterised queries (the unnamed statement: query(text, values)) instead of PREPARE/EXECUTE',
-  DEALLOCATE: 'nothing to deallocate with parameterised queries; a client DEALLOCATE also breaks the pooler’s own prepared-statement tracking',
-  'DECLARE … WITH HOLD': 'DECLARE the cursor without WITH HOLD inside a transaction and FETCH before COMMIT (or stream the query)',
-  'temporary object': 'CREATE TEMP TABLE … ON COMMIT DROP inside a transaction (temporary views and sequences cannot be dropped on commit: use a regular object or a CTE)',
+  DEALLOCATE:
+    'nothing to deallocate with parameterised queries; a client DEALLOCATE also breaks the pooler’s own prepared-statement tracking',
+  'DECLARE … WITH HOLD':
+    'DECLARE the cursor without WITH HOLD inside a transaction and FETCH before COMMIT (or stream the query)',
+  'temporary object':
+    'CREATE TEMP TABLE … ON COMMIT DROP inside a transaction (temporary views and sequences cannot be dropped on commit: use a regular object or a CTE)',
   LOAD: 'preload the library on the server (shared_preload_libraries / session_preload_libraries)',
-  DISCARD: 'send nothing: the pooler resets server connections itself (server_reset_query), and a client’s DISCARD hits whichever server connection the pooler picked',
+  DISCARD:
+    'send nothing: the pooler resets server connections itself (server_reset_query), and a client’s DISCARD hits whichever server connection the pooler picked',
   'named prepared statement':
     "drop `name` so pg uses the unnamed statement, or run PgBouncer >= 1.21 with max_prepared_statements > 0 (it tracks protocol-level prepared statements; Debian 12's 1.18 does not) and set pooler: { mode: 'transaction', preparedStatements: true }",
 })
@@ -106,7 +112,11 @@ function classify(sql: string, mode: Mode, inDoBlock: boolean): SessionStateFind
   return undefined
 }
 
-function classifyStatement(tokens: readonly SqlToken[], mode: Mode, inDoBlock: boolean): SessionStateFinding | undefined {
+function classifyStatement(
+  tokens: readonly SqlToken[],
+  mode: Mode,
+  inDoBlock: boolean,
+): SessionStateFinding | undefined {
   const finding = (kind: SessionStateKind): SessionStateFinding => ({ kind, excerpt: excerptOf(tokens), inDoBlock })
 
   for (const start of statementStarts(tokens, mode)) {
@@ -149,7 +159,9 @@ function startKind(tokens: readonly SqlToken[], start: number, mode: Mode): Sess
     case 'set':
       // LOCAL, TRANSACTION and CONSTRAINTS end with the transaction; SESSION
       // (incl. SESSION AUTHORIZATION / CHARACTERISTICS) and plain SET do not.
-      return isWord(second, 'local') || isWord(second, 'transaction') || isWord(second, 'constraints') ? undefined : 'SET'
+      return isWord(second, 'local') || isWord(second, 'transaction') || isWord(second, 'constraints')
+        ? undefined
+        : 'SET'
     case 'prepare':
       // PREPARE TRANSACTION is two-phase commit, not a prepared statement.
       return isWord(second, 'transaction') ? undefined : 'PREPARE'
@@ -178,7 +190,8 @@ function createsTemporaryObject(tokens: readonly SqlToken[], start: number): boo
   const explicit = isWord(tokens[i], 'temp') || isWord(tokens[i], 'temporary')
   if (explicit) i++
   const qualified = tokens.some(
-    (token, j) => j > start && isName(token, 'pg_temp') && tokens[j + 1]?.type === 'other' && tokens[j + 1]!.value === '.',
+    (token, j) =>
+      j > start && isName(token, 'pg_temp') && tokens[j + 1]?.type === 'other' && tokens[j + 1]!.value === '.',
   )
   if (!explicit && !qualified) return false
   const isTable = explicit ? isWord(tokens[i], 'table') : hasWords(tokens, start, ['table'])
@@ -240,7 +253,16 @@ function excerptOf(tokens: readonly SqlToken[]): string {
   let text = ''
   for (const token of tokens) {
     const part = token.type === 'string' ? "'…'" : token.type === 'quoted' ? `"${token.value}"` : token.value
-    const glue = text === '' || part === '(' || part === ')' || part === ',' || part === '.' || text.endsWith('(') || text.endsWith('.') ? '' : ' '
+    const glue =
+      text === '' ||
+      part === '(' ||
+      part === ')' ||
+      part === ',' ||
+      part === '.' ||
+      text.endsWith('(') ||
+      text.endsWith('.')
+        ? ''
+        : ' '
     text += glue + part
     if (text.length > 80) return `${text.slice(0, 79)}…`
   }

@@ -66,13 +66,25 @@ type Callback = (error: Error) => void
  * fails a query it cannot send: a Submittable gets `handleError` on the next
  * tick, a callback is called, else a rejected promise is returned.
  */
-export function refuseQuery(error: Error, query: unknown, values: unknown, callback: unknown, connection: unknown): unknown {
-  const submittable = query as { submit?: unknown; handleError?: (error: Error, connection: unknown) => void; callback?: unknown }
+export function refuseQuery(
+  error: Error,
+  query: unknown,
+  values: unknown,
+  callback: unknown,
+  connection: unknown,
+): unknown {
+  const submittable = query as {
+    submit?: unknown
+    handleError?: (error: Error, connection: unknown) => void
+    callback?: unknown
+  }
   if (typeof query === 'object' && query !== null && typeof submittable.submit === 'function') {
     process.nextTick(() => submittable.handleError?.(error, connection))
     return query
   }
-  const done = (typeof values === 'function' ? values : typeof callback === 'function' ? callback : submittable?.callback) as Callback | undefined
+  const done = (
+    typeof values === 'function' ? values : typeof callback === 'function' ? callback : submittable?.callback
+  ) as Callback | undefined
   if (typeof done === 'function') {
     process.nextTick(() => done(error))
     return undefined

@@ -152,7 +152,9 @@ export function recommendPoolSize(input: PoolSizeInput): PoolSizeRecommendation 
         ),
       }
       if (database === 'mysql') {
-        problems.push('pooler sizing is for a PostgreSQL transaction pooler (PgBouncer); for MySQL/MariaDB, ProxySQL multiplexes instead')
+        problems.push(
+          'pooler sizing is for a PostgreSQL transaction pooler (PgBouncer); for MySQL/MariaDB, ProxySQL multiplexes instead',
+        )
       }
     }
   }
@@ -193,7 +195,9 @@ export function recommendPoolSize(input: PoolSizeInput): PoolSizeRecommendation 
         `of ${Math.max(server.budget, 0)} (${serverDetail}); lower default_pool_size or raise max_connections`,
     ])
   }
-  lines.push(`pooler pool size ${pooler.poolSize} <= ${server.budget}: every transaction runs on one of ${pooler.poolSize} server connections`)
+  lines.push(
+    `pooler pool size ${pooler.poolSize} <= ${server.budget}: every transaction runs on one of ${pooler.poolSize} server connections`,
+  )
   lines.push('client side (your processes → the pooler):')
   const client = budgetOf(pooler.maxClientConnections, 0, headroomRatio)
   lines.push(`pooler max_client_conn          ${pad(pooler.maxClientConnections)}`)

@@ -61,7 +61,8 @@ interface Pair {
  */
 export async function startFaultProxy(options: FaultProxyOptions): Promise<FaultProxy> {
   const { host, port: targetPort } = options.target
-  if (!isLoopback(host)) throw new Error(`startFaultProxy forwards to loopback addresses only (got ${JSON.stringify(host)})`)
+  if (!isLoopback(host))
+    throw new Error(`startFaultProxy forwards to loopback addresses only (got ${JSON.stringify(host)})`)
   const pairs = new Set<Pair>()
   let mode: FaultMode = 'pass'
   let server: Server | undefined

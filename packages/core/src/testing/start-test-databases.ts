@@ -123,7 +123,10 @@ async function startContainer(dialect: TestDialect, localUrl: string): Promise<S
   try {
     if (dialect === 'postgres') {
       const { PostgreSqlContainer } = await importOptional<PostgresModule>('@testcontainers/postgresql')
-      container = await new PostgreSqlContainer(CONTAINER_IMAGES.postgres).withDatabase('test').withUsername('postgres').start()
+      container = await new PostgreSqlContainer(CONTAINER_IMAGES.postgres)
+        .withDatabase('test')
+        .withUsername('postgres')
+        .start()
     } else {
       const { MySqlContainer } = await importOptional<MysqlModule>('@testcontainers/mysql')
       container = await new MySqlContainer(CONTAINER_IMAGES.mysql).withDatabase('test').start()
@@ -146,9 +149,12 @@ async function importOptional<M>(specifier: string): Promise<M> {
     const name: string = specifier
     return (await import(name)) as M
   } catch (error) {
-    throw new Error(`the optional module '${specifier}' is not installed (add testcontainers and ${specifier} to your devDependencies)`, {
-      cause: error,
-    })
+    throw new Error(
+      `the optional module '${specifier}' is not installed (add testcontainers and ${specifier} to your devDependencies)`,
+      {
+        cause: error,
+      },
+    )
   }
 }
 

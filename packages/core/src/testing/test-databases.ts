@@ -75,9 +75,22 @@ export function pgbouncerTarget(env: NodeJS.ProcessEnv = process.env): TestTarge
     const reason =
       env[PGBOUNCER_UNAVAILABLE_VARIABLE] ??
       'PGBOUNCER_URL is not set (the repo’s vitest globalSetup starts a PgBouncer when pgbouncer is installed: apt-get install -y pgbouncer)'
-    return Object.freeze({ dialect: 'postgres', url: '', displayUrl: 'pgbouncer (unavailable)', target: 'pgbouncer', pooler: 'transaction', unavailable: reason })
+    return Object.freeze({
+      dialect: 'postgres',
+      url: '',
+      displayUrl: 'pgbouncer (unavailable)',
+      target: 'pgbouncer',
+      pooler: 'transaction',
+      unavailable: reason,
+    })
   }
-  return Object.freeze({ dialect: 'postgres', url, displayUrl: redactUrl(url), target: 'pgbouncer', pooler: 'transaction' })
+  return Object.freeze({
+    dialect: 'postgres',
+    url,
+    displayUrl: redactUrl(url),
+    target: 'pgbouncer',
+    pooler: 'transaction',
+  })
 }
 
 /**

@@ -194,7 +194,10 @@ describe.each(testDatabases())('connector on $dialect ($displayUrl)', (db) => {
   })
 
   it('classifies a refused port as transient', async () => {
-    const refused = connectorFor(db, urlWithUser(`${isPostgres ? 'postgres' : 'mysql'}://127.0.0.1:1/test`, 'u', PASSWORD))
+    const refused = connectorFor(
+      db,
+      urlWithUser(`${isPostgres ? 'postgres' : 'mysql'}://127.0.0.1:1/test`, 'u', PASSWORD),
+    )
     const error = await refused.connect(CONNECT).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(Error)
     expect(refused.classifyConnectFailure(error)).toBe('transient')
@@ -205,7 +208,9 @@ describe.each(testDatabases())('connector on $dialect ($displayUrl)', (db) => {
     const unknown = connectorFor(db, urlWithDatabase(db.url, 'kp_core_no_such_database'))
     const error = await unknown.connect(CONNECT).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(Error)
-    expect((error as { code?: unknown; errno?: unknown })[isPostgres ? 'code' : 'errno']).toBe(isPostgres ? '3D000' : 1049)
+    expect((error as { code?: unknown; errno?: unknown })[isPostgres ? 'code' : 'errno']).toBe(
+      isPostgres ? '3D000' : 1049,
+    )
     expect(unknown.classifyConnectFailure(error)).toBe('fatal')
   })
 
@@ -244,7 +249,9 @@ describe.each(testDatabases())('connector on $dialect ($displayUrl)', (db) => {
     // The shared PostgreSQL trusts local connections: a fake server plays the refusal.
     const fake = isPostgres ? await startFakePostgresAuthServer() : undefined
     try {
-      const url = fake ? `postgres://${PASSWORD_USER}:kp-wrong-pw@127.0.0.1:${fake.port}/test` : urlWithUser(db.url, PASSWORD_USER, 'kp-wrong-pw')
+      const url = fake
+        ? `postgres://${PASSWORD_USER}:kp-wrong-pw@127.0.0.1:${fake.port}/test`
+        : urlWithUser(db.url, PASSWORD_USER, 'kp-wrong-pw')
       const wrong = connectorFor(db, url)
       const error = await wrong.connect(CONNECT).catch((e: unknown) => e)
       expect(error).toBeInstanceOf(Error)
@@ -267,7 +274,11 @@ describe.each(testDatabases())('connector on $dialect ($displayUrl)', (db) => {
     expect(right.target).not.toContain(PASSWORD)
     const connection = await right.connect(CONNECT)
     try {
-      const [row] = await run(db, connection, isPostgres ? 'SELECT current_user AS who' : 'SELECT SUBSTRING_INDEX(CURRENT_USER(), \'@\', 1) AS who')
+      const [row] = await run(
+        db,
+        connection,
+        isPostgres ? 'SELECT current_user AS who' : "SELECT SUBSTRING_INDEX(CURRENT_USER(), '@', 1) AS who",
+      )
       expect(row).toEqual({ who: PASSWORD_USER })
     } finally {
       await connection.close()

@@ -28,9 +28,7 @@ describe('postgresConnector specifics', () => {
     await client.query('BEGIN')
     const seenInCallback = await new Promise<{ busy: boolean; status: string | null }>((resolve) => {
       // The callback runs on ErrorResponse, before ReadyForQuery brings the new status.
-      client.query('SELECT 1 / 0', () =>
-        resolve({ busy: handle.isBusy(), status: client.getTransactionStatus() }),
-      )
+      client.query('SELECT 1 / 0', () => resolve({ busy: handle.isBusy(), status: client.getTransactionStatus() }))
     })
     expect(seenInCallback).toEqual({ busy: true, status: 'T' })
     await handle.whenIdle()
@@ -96,10 +94,27 @@ describe('mysqlConnector specifics', () => {
     await run(db, b, 'BEGIN')
     await run(db, a, 'UPDATE kp_core_spec_rows SET n = n + 1 WHERE id = 1')
     await run(db, b, 'UPDATE kp_core_spec_rows SET n = n + 1 WHERE id = 2')
-    const first = run(db, a, 'UPDATE kp_core_spec_rows SET n = n + 1 WHERE id = 2').then(() => null, (e: { errno: number }) => e.errno)
+    const first = run(db, a, 'UPDATE kp_core_spec_rows SET n = n + 1 WHERE id = 2').then(
+      () => null,
+      (e: { errno: number }) => e.errno,
+    )
     // Wait until a is blocked on b's row lock before closing the cycle.
-    await expect.poll(async () => (await admin.query("SELECT 1 FROM information_schema.INNODB_TRX WHERE trx_mysql_thread_id = ? AND trx_state = 'LOCK WAIT'", [a.client.threadId])).length, { timeout: 10_000 }).toBe(1)
-    const second = run(db, b, 'UPDATE kp_core_spec_rows SET n = n + 1 WHERE id = 1').then(() => null, (e: { errno: number }) => e.errno)
+    await expect
+      .poll(
+        async () =>
+          (
+            await admin.query(
+              "SELECT 1 FROM information_schema.INNODB_TRX WHERE trx_mysql_thread_id = ? AND trx_state = 'LOCK WAIT'",
+              [a.client.threadId],
+            )
+          ).length,
+        { timeout: 10_000 },
+      )
+      .toBe(1)
+    const second = run(db, b, 'UPDATE kp_core_spec_rows SET n = n + 1 WHERE id = 1').then(
+      () => null,
+      (e: { errno: number }) => e.errno,
+    )
     const [errnoA, errnoB] = await Promise.all([first, second])
     const victim = errnoA === 1213 ? a : b
     const survivor = victim === a ? b : a
@@ -128,7 +143,8 @@ describe.each([
 ] as const)('%s connector options', (dialect, make) => {
   it('refuses out-of-range milliseconds as a PoolConfigError naming each option', () => {
     const error = configError(() => make(testDatabase(dialect).url))
-    for (const problem of error.problems) expect(problem).toMatch(/^(statementTimeoutMillis|closeTimeoutMillis|interruptTimeoutMillis) must be/)
+    for (const problem of error.problems)
+      expect(problem).toMatch(/^(statementTimeoutMillis|closeTimeoutMillis|interruptTimeoutMillis) must be/)
     expect(error.problems).toHaveLength(dialect === 'postgres' ? 2 : 1)
   })
 })
@@ -145,5 +161,7 @@ function configError(construct: () => unknown): PoolConfigError {
 }
 
 function expectNoSecret(error: Error, secret: string): void {
-  expect(JSON.stringify(error, Object.getOwnPropertyNames(error)) + String(error.stack) + String(error)).not.toContain(secret)
+  expect(JSON.stringify(error, Object.getOwnPropertyNames(error)) + String(error.stack) + String(error)).not.toContain(
+    secret,
+  )
 }

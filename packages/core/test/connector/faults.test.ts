@@ -4,7 +4,18 @@ import type { Duplex } from 'node:stream'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { StalledStatementError } from '../../src/connector/stalled-statement-error.js'
 import { startFaultProxy, testDatabases, type FaultProxy } from '../../src/testing/index.js'
-import { clientOf, connectorFor, isRunning, killFromOutside, openAdmin, run, serverId, sessionExists, type Admin, type Handle } from './support/databases.js'
+import {
+  clientOf,
+  connectorFor,
+  isRunning,
+  killFromOutside,
+  openAdmin,
+  run,
+  serverId,
+  sessionExists,
+  type Admin,
+  type Handle,
+} from './support/databases.js'
 
 const CONNECT = { timeoutMillis: 10_000 }
 
@@ -24,7 +35,9 @@ describe.each(testDatabases())('connector faults on $dialect ($displayUrl)', (db
   const isPostgres = db.dialect === 'postgres'
   const serverPort = Number(new URL(db.url).port || (isPostgres ? 5432 : 3306))
   const sleepSql = (seconds: number, marker: string): string =>
-    isPostgres ? `SELECT pg_sleep(${seconds}) AS slept /* ${marker} */` : `SELECT SLEEP(${seconds}) AS slept /* ${marker} */`
+    isPostgres
+      ? `SELECT pg_sleep(${seconds}) AS slept /* ${marker} */`
+      : `SELECT SLEEP(${seconds}) AS slept /* ${marker} */`
   let proxy: FaultProxy
   let admin: Admin
   const open: Handle[] = []
@@ -89,9 +102,14 @@ describe.each(testDatabases())('connector faults on $dialect ($displayUrl)', (db
     const healthy = await Promise.all([connect(), connect(), connect()])
     const busy = await connect()
     const busyQuery = run(db, busy, sleepSql(20, 'kp_fault_close_busy')).catch((error: unknown) => error)
-    await expect.poll(() => isRunning(db, admin, serverId(db, busy), 'kp_fault_close_busy'), { timeout: 10_000 }).toBe(true)
+    await expect
+      .poll(() => isRunning(db, admin, serverId(db, busy), 'kp_fault_close_busy'), { timeout: 10_000 })
+      .toBe(true)
     const dead = await connect()
-    await admin.query(isPostgres ? 'SELECT pg_terminate_backend(?)' : `KILL ${serverId(db, dead)}`, isPostgres ? [serverId(db, dead)] : [])
+    await admin.query(
+      isPostgres ? 'SELECT pg_terminate_backend(?)' : `KILL ${serverId(db, dead)}`,
+      isPostgres ? [serverId(db, dead)] : [],
+    )
     await expect.poll(() => dead.isBroken(), { timeout: 10_000 }).toBe(true)
     const all = [...healthy, busy, dead]
     // The busy one's backend runs its statement to the end: the server notices the closed socket only then.
@@ -120,7 +138,9 @@ describe.each(testDatabases())('connector faults on $dialect ($displayUrl)', (db
 
   it('TCP keepalive is on by default, off when configured so', async () => {
     const keepAliveOf = (handle: Handle): string =>
-      execFileSync('ss', ['-tnoH', 'state', 'established', 'sport', '=', `:${socketOf(handle).localPort}`], { encoding: 'utf8' })
+      execFileSync('ss', ['-tnoH', 'state', 'established', 'sport', '=', `:${socketOf(handle).localPort}`], {
+        encoding: 'utf8',
+      })
     expect(keepAliveOf(await connect())).toContain('keepalive')
     const without = await connectorFor(db, db.url).connect(CONNECT)
     open.push(without)
@@ -155,7 +175,9 @@ describe.each(testDatabases())('connector faults on $dialect ($displayUrl)', (db
       throw new Error('kp fence failure')
     }
     const sleepingAgain = run(db, handle, sleepSql(0.5, `${marker}_throw`))
-    await expect.poll(() => isRunning(db, admin, serverId(db, handle), `${marker}_throw`), { timeout: 10_000 }).toBe(true)
+    await expect
+      .poll(() => isRunning(db, admin, serverId(db, handle), `${marker}_throw`), { timeout: 10_000 })
+      .toBe(true)
     await handle.interrupt('query', throwsLater)
     expect(asked2).toBe(2)
     const [again] = await sleepingAgain
@@ -172,14 +194,17 @@ describe.each(testDatabases())('connector faults on $dialect ($displayUrl)', (db
     await expect.poll(() => isRunning(db, admin, serverId(db, handle), `${marker}_2`), { timeout: 10_000 }).toBe(true)
     await handle.interrupt('query', () => true)
     const outcome = await cancelled
-    if ('error' in outcome) expect(isPostgres ? outcome.error.code : outcome.error.errno).toBe(isPostgres ? '57014' : 1317)
+    if ('error' in outcome)
+      expect(isPostgres ? outcome.error.code : outcome.error.errno).toBe(isPostgres ? '57014' : 1317)
     else expect(Object.values(outcome.rows[0]!)).toEqual([1])
   })
 
   it('statementTimeoutMillis bounds a long statement, is the baseline, and survives a session reset', async () => {
     const handle = await connect(db.url, { statementTimeoutMillis: 400 })
     expect(handle.isSessionChanged()).toBe(false)
-    const setting = isPostgres ? "SELECT current_setting('statement_timeout') AS t" : 'SELECT @@SESSION.max_statement_time AS t'
+    const setting = isPostgres
+      ? "SELECT current_setting('statement_timeout') AS t"
+      : 'SELECT @@SESSION.max_statement_time AS t'
     const expected = isPostgres ? [{ t: '400ms' }] : [{ t: 0.4 }]
     expect(await run(db, handle, setting)).toEqual(expected)
 
@@ -189,7 +214,8 @@ describe.each(testDatabases())('connector faults on $dialect ($displayUrl)', (db
         (error: { code?: string; errno?: number }) => ({ error }),
       )
       // PostgreSQL: query_canceled; MariaDB: max_statement_time exceeded (1969), or SLEEP() cut short returning 1.
-      if ('error' in outcome) expect(isPostgres ? outcome.error.code : outcome.error.errno).toBe(isPostgres ? '57014' : 1969)
+      if ('error' in outcome)
+        expect(isPostgres ? outcome.error.code : outcome.error.errno).toBe(isPostgres ? '57014' : 1969)
       else expect(Object.values(outcome.rows[0]!)).toEqual([1])
     }
     await bounded()

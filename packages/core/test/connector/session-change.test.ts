@@ -10,7 +10,11 @@ const CASES: Record<TestDialect, readonly Case[]> = {
   postgres: [
     ['plain select', ['SELECT 1'], false],
     ['UPDATE … SET', ['UPDATE kp_core_sc_items SET n = n + 1 WHERE id = 0'], false],
-    ['INSERT … ON CONFLICT DO UPDATE SET', ['INSERT INTO kp_core_sc_items VALUES (0, 0) ON CONFLICT (id) DO UPDATE SET n = 0'], false],
+    [
+      'INSERT … ON CONFLICT DO UPDATE SET',
+      ['INSERT INTO kp_core_sc_items VALUES (0, 0) ON CONFLICT (id) DO UPDATE SET n = 0'],
+      false,
+    ],
     ['a column called temp', ['SELECT 1 AS temp, 2 AS reset'], false],
     [
       'transaction-scoped settings and locks',
@@ -46,9 +50,17 @@ const CASES: Record<TestDialect, readonly Case[]> = {
   mysql: [
     ['plain select', ['SELECT 1'], false],
     ['UPDATE … SET', ['UPDATE kp_core_sc_items SET n = n + 1 WHERE id = 0'], false],
-    ['INSERT … ON DUPLICATE KEY UPDATE', ['INSERT INTO kp_core_sc_items VALUES (0, 0) ON DUPLICATE KEY UPDATE n = 0'], false],
+    [
+      'INSERT … ON DUPLICATE KEY UPDATE',
+      ['INSERT INTO kp_core_sc_items VALUES (0, 0) ON DUPLICATE KEY UPDATE n = 0'],
+      false,
+    ],
     ['a transaction', ['BEGIN', 'SELECT * FROM kp_core_sc_items FOR UPDATE', 'COMMIT'], false],
-    ['SET TRANSACTION (next transaction only)', ['SET TRANSACTION ISOLATION LEVEL READ COMMITTED', 'BEGIN', 'COMMIT'], false],
+    [
+      'SET TRANSACTION (next transaction only)',
+      ['SET TRANSACTION ISOLATION LEVEL READ COMMITTED', 'BEGIN', 'COMMIT'],
+      false,
+    ],
     ['user variable: SET @x', ['SET @kp_x = 1'], true],
     ['user variable: SELECT @x := (the server does not flag it)', ['SELECT @kp_y := 1'], true],
     ['user variable: SELECT … INTO @x (not flagged either)', ['SELECT 1 INTO @kp_z'], true],
@@ -74,16 +86,28 @@ describe.each(testDatabases())('session-change detection on $dialect', (db) => {
   beforeAll(async () => {
     admin = await openAdmin(db)
     if (db.dialect === 'postgres') {
-      await admin.query('CREATE TABLE IF NOT EXISTS kp_core_sc_items (id int PRIMARY KEY, n int NOT NULL)').catch(ignoreRace)
-      await admin.query('DO $$ BEGIN CREATE ROLE kp_core_sc_role; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$')
+      await admin
+        .query('CREATE TABLE IF NOT EXISTS kp_core_sc_items (id int PRIMARY KEY, n int NOT NULL)')
+        .catch(ignoreRace)
       await admin.query(
-        `CREATE OR REPLACE FUNCTION kp_core_sc_set_timezone() RETURNS text LANGUAGE sql AS $$ SELECT set_config('TimeZone', 'Pacific/Chatham', false) $$`,
-      ).catch(ignoreRace)
+        'DO $$ BEGIN CREATE ROLE kp_core_sc_role; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$',
+      )
+      await admin
+        .query(
+          `CREATE OR REPLACE FUNCTION kp_core_sc_set_timezone() RETURNS text LANGUAGE sql AS $$ SELECT set_config('TimeZone', 'Pacific/Chatham', false) $$`,
+        )
+        .catch(ignoreRace)
     } else {
-      await admin.query('CREATE TABLE IF NOT EXISTS kp_core_sc_items (id int PRIMARY KEY, n int NOT NULL) ENGINE=InnoDB')
+      await admin.query(
+        'CREATE TABLE IF NOT EXISTS kp_core_sc_items (id int PRIMARY KEY, n int NOT NULL) ENGINE=InnoDB',
+      )
       await admin.query("CREATE OR REPLACE PROCEDURE kp_core_sc_set_mode() SET SESSION sql_mode = 'ANSI_QUOTES'")
     }
-    await admin.query(db.dialect === 'postgres' ? 'INSERT INTO kp_core_sc_items VALUES (0, 0) ON CONFLICT DO NOTHING' : 'INSERT IGNORE INTO kp_core_sc_items VALUES (0, 0)')
+    await admin.query(
+      db.dialect === 'postgres'
+        ? 'INSERT INTO kp_core_sc_items VALUES (0, 0) ON CONFLICT DO NOTHING'
+        : 'INSERT IGNORE INTO kp_core_sc_items VALUES (0, 0)',
+    )
     connection = await connector.connect({ timeoutMillis: 10_000 })
   })
 
@@ -99,7 +123,11 @@ describe.each(testDatabases())('session-change detection on $dialect', (db) => {
   it.each(CASES[db.dialect])('%s → changed: %s', async (_label, statements, changed) => {
     for (const statement of statements) {
       if (statement === '<named>') {
-        await (connection.client as import('pg').Client).query({ name: 'kp_core_sc_named', text: 'SELECT $1::int AS n', values: [1] })
+        await (connection.client as import('pg').Client).query({
+          name: 'kp_core_sc_named',
+          text: 'SELECT $1::int AS n',
+          values: [1],
+        })
       } else {
         await run(db, connection, statement)
       }
@@ -117,9 +145,13 @@ describe.each(testDatabases())('session-change detection on $dialect', (db) => {
       await run(db, connection, 'SET statement_timeout = 4321')
       await run(db, connection, 'CREATE TEMP TABLE kp_core_sc_gone (a int)')
       await connection.resetSession()
-      expect(await run(db, connection, "SELECT current_setting('statement_timeout') AS t, to_regclass('pg_temp.kp_core_sc_gone') AS tmp, current_user AS who")).toEqual([
-        { t: '0', tmp: null, who: new URL(db.url).username || 'postgres' },
-      ])
+      expect(
+        await run(
+          db,
+          connection,
+          "SELECT current_setting('statement_timeout') AS t, to_regclass('pg_temp.kp_core_sc_gone') AS tmp, current_user AS who",
+        ),
+      ).toEqual([{ t: '0', tmp: null, who: new URL(db.url).username || 'postgres' }])
       // pg's named statement cache was cleared with the server's: the name is parsed again.
       const named = { name: 'kp_core_sc_named2', text: 'SELECT $1::int AS n', values: [5] }
       const client = connection.client as import('pg').Client
@@ -131,7 +163,9 @@ describe.each(testDatabases())('session-change detection on $dialect', (db) => {
       await run(db, connection, 'USE mysql')
       await run(db, connection, 'CREATE TEMPORARY TABLE kp_core_sc_gone (a int)')
       await connection.resetSession()
-      expect(await run(db, connection, 'SELECT @kp_gone AS v, DATABASE() AS db')).toEqual([{ v: null, db: new URL(db.url).pathname.slice(1) }])
+      expect(await run(db, connection, 'SELECT @kp_gone AS v, DATABASE() AS db')).toEqual([
+        { v: null, db: new URL(db.url).pathname.slice(1) },
+      ])
       await expect(run(db, connection, 'SELECT * FROM kp_core_sc_gone')).rejects.toThrow()
       // Tracking is back on after the reset: the server flags the next change again.
       await run(db, connection, 'CALL kp_core_sc_set_mode()')
@@ -159,7 +193,7 @@ describe('the SQL sniff alone', () => {
     ['SELECT pg_try_advisory_lock(1)', true],
     ['SELECT pg_advisory_lock_shared(1)', true],
     ['DO $$ BEGIN EXECUTE $q$SET x = 1$q$; END $$', true],
-    ['LOAD \'auto_explain\'', true],
+    ["LOAD 'auto_explain'", true],
   ])('postgres: %s → %s', (sql, changed) => {
     expect(POSTGRES_SESSION_CHANGE.test(sql)).toBe(changed)
   })

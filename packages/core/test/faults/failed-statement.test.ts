@@ -52,7 +52,9 @@ describe.each(testDatabases())('a failed statement on $dialect', (db) => {
       await pool.use((connection) => run(db, connection, 'SELECT 1 AS one'))
       expect(forwarder.accepted()).toBe(1)
       for (let i = 0; i < 10; i++) {
-        const failed = await pool.use((connection) => run(db, connection, 'SELECT no_such_column FROM no_such_table')).catch((e: unknown) => e)
+        const failed = await pool
+          .use((connection) => run(db, connection, 'SELECT no_such_column FROM no_such_table'))
+          .catch((e: unknown) => e)
         expect(failed).toBeInstanceOf(Error)
       }
       await expect.poll(() => pool.stats().idle).toBe(1)

@@ -5,7 +5,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createPool, type PoolLogEntry } from '../../src/index.js'
 import { testDatabases } from '../../src/testing/index.js'
 import { connectorFor, openAdmin, run, type Admin } from '../connector/support/databases.js'
-import { byApplicationName, byUser, createUser, dropUser, FaultReport, ProcessWatch, settle, sleepSql, type SessionFilter } from './support/fault-harness.js'
+import {
+  byApplicationName,
+  byUser,
+  createUser,
+  dropUser,
+  FaultReport,
+  ProcessWatch,
+  settle,
+  sleepSql,
+  type SessionFilter,
+} from './support/fault-harness.js'
 
 /*
  * An idle connection killed from the server side while nobody listens for
@@ -50,9 +60,25 @@ describe.each(testDatabases())('an idle connection killed, no error listener, on
     await expect.poll(() => pool.stats().size, { timeout: 5_000 }).toBe(0)
     expect(await pool.use((connection) => run(db, connection, 'SELECT 1 AS one'))).toEqual([{ one: 1 }])
     const recovery = Math.round(performance.now() - killedAt)
-    const subject = { label: 'kysely-pooled', query: async () => {}, size: () => pool.stats().size, destroy: () => pool.destroy(), patienceMillis: 5_000 }
+    const subject = {
+      label: 'kysely-pooled',
+      query: async () => {},
+      size: () => pool.stats().size,
+      destroy: () => pool.destroy(),
+      patienceMillis: 5_000,
+    }
     const { atRest, socketsLeft } = await settle(subject, filter, watch)
-    report.add({ fault: 'idle connection killed, no error listener', database: db.dialect, pool: 'kysely-pooled', recoveryMillis: recovery, served: 1, failed: 0, hung: 0, socketsLeft, note: 'process lives; the break is logged' })
+    report.add({
+      fault: 'idle connection killed, no error listener',
+      database: db.dialect,
+      pool: 'kysely-pooled',
+      recoveryMillis: recovery,
+      served: 1,
+      failed: 0,
+      hung: 0,
+      socketsLeft,
+      note: 'process lives; the break is logged',
+    })
     expect(watch.unhandled).toEqual([])
     expect(logged.length).toBeGreaterThan(0)
     expect(logged.every((entry) => entry.level === 'error' || entry.level === 'warn')).toBe(true)
@@ -62,7 +88,10 @@ describe.each(testDatabases())('an idle connection killed, no error listener, on
 
   it('stock pool (in a child process): pg.Pool crashes the process; mysql2 drops the connection', () => {
     const filter = sessions()
-    const child = spawnSync(process.execPath, [stockScript, db.dialect, filter.url], { encoding: 'utf8', timeout: 20_000 })
+    const child = spawnSync(process.execPath, [stockScript, db.dialect, filter.url], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    })
     const crashed = child.status !== 0
     report.add({
       fault: 'idle connection killed, no error listener',
@@ -73,7 +102,9 @@ describe.each(testDatabases())('an idle connection killed, no error listener, on
       failed: 0,
       hung: 0,
       socketsLeft: crashed ? 'process crashed' : 0,
-      note: crashed ? `exit ${child.status}: ${/Unhandled 'error' event/.test(child.stderr) ? "unhandled 'error' event" : 'crash'}` : 'process lives',
+      note: crashed
+        ? `exit ${child.status}: ${/Unhandled 'error' event/.test(child.stderr) ? "unhandled 'error' event" : 'crash'}`
+        : 'process lives',
     })
     if (isPostgres) {
       expect(crashed).toBe(true)

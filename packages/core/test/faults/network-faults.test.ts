@@ -70,16 +70,36 @@ describe.each(testDatabases())('the pool under network faults on $dialect', (db)
   }
 
   function ours(filter: SessionFilter, options = {}, connectorOptions = {}): ReturnType<typeof ourSubject> {
-    return ourSubject(db, filter.url, { max: MAX, acquireTimeoutMillis: ACQUIRE_TIMEOUT_MILLIS, createTimeoutMillis: 1_000, ...options }, connectorOptions)
+    return ourSubject(
+      db,
+      filter.url,
+      { max: MAX, acquireTimeoutMillis: ACQUIRE_TIMEOUT_MILLIS, createTimeoutMillis: 1_000, ...options },
+      connectorOptions,
+    )
   }
 
   function stock(filter: SessionFilter): Subject {
     return stockSubject(db, filter.url, { max: MAX, acquireTimeoutMillis: ACQUIRE_TIMEOUT_MILLIS })
   }
 
-  function record(fault: string, subject: Subject, result: Pick<FaultResult, 'tally' | 'recoveryMillis' | 'socketsLeft'>, note?: string): void {
+  function record(
+    fault: string,
+    subject: Subject,
+    result: Pick<FaultResult, 'tally' | 'recoveryMillis' | 'socketsLeft'>,
+    note?: string,
+  ): void {
     const { served, failed, hung } = result.tally
-    report.add({ fault, database: db.dialect, pool: subject.label, recoveryMillis: result.recoveryMillis, served, failed, hung, socketsLeft: result.socketsLeft, ...(note ? { note } : {}) })
+    report.add({
+      fault,
+      database: db.dialect,
+      pool: subject.label,
+      recoveryMillis: result.recoveryMillis,
+      served,
+      failed,
+      hung,
+      socketsLeft: result.socketsLeft,
+      ...(note ? { note } : {}),
+    })
   }
 
   /** What every fault asserts of our pool. */
@@ -133,7 +153,10 @@ describe.each(testDatabases())('the pool under network faults on $dialect', (db)
   const HOLE_ACQUIRE_TIMEOUT_MILLIS = 1_000
 
   /** Fills the pool, lets it idle past `validateAfterIdleMillis`, blackholes the path, sends new callers, then heals the path. */
-  async function blackholeIdle(subject: Subject, filter: SessionFilter): Promise<FaultResult & { outcomes: Outcome[] }> {
+  async function blackholeIdle(
+    subject: Subject,
+    filter: SessionFilter,
+  ): Promise<FaultResult & { outcomes: Outcome[] }> {
     const watch = new ProcessWatch()
     const sampler = new SizeSampler(subject)
     const outcomes: Outcome[] = []
@@ -172,7 +195,9 @@ describe.each(testDatabases())('the pool under network faults on $dialect', (db)
     for (const outcome of inTheHole) {
       expect(outcome.ok).toBe(false)
       expect(outcome.error).toMatch(/^PoolTimeoutError/)
-      expect(outcome.endedAt! - outcome.startedAt).toBeLessThanOrEqual(HOLE_ACQUIRE_TIMEOUT_MILLIS + SETTLE_SLACK_MILLIS)
+      expect(outcome.endedAt! - outcome.startedAt).toBeLessThanOrEqual(
+        HOLE_ACQUIRE_TIMEOUT_MILLIS + SETTLE_SLACK_MILLIS,
+      )
     }
   })
 
@@ -180,7 +205,12 @@ describe.each(testDatabases())('the pool under network faults on $dialect', (db)
     const filter = sessions()
     const subject = stockSubject(db, filter.url, { max: MAX, acquireTimeoutMillis: HOLE_ACQUIRE_TIMEOUT_MILLIS })
     const result = await blackholeIdle(subject, filter)
-    record('blackhole under idle connections, then new callers', subject, result, 'no validation; no query timeout by default')
+    record(
+      'blackhole under idle connections, then new callers',
+      subject,
+      result,
+      'no validation; no query timeout by default',
+    )
     // Whatever a stock pool left behind dies with its sockets.
     proxy.resetAll()
     await filter.killAll()
@@ -233,8 +263,14 @@ describe.each(testDatabases())('the pool under network faults on $dialect', (db)
 
   async function runningCount(marker: string): Promise<number> {
     const rows = isPostgres
-      ? await admin.query(`SELECT COUNT(*)::int AS n FROM pg_stat_activity WHERE state = 'active' AND query LIKE ? AND pid <> pg_backend_pid()`, [`%${marker}%`])
-      : await admin.query(`SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE INFO LIKE ? AND ID <> CONNECTION_ID()`, [`%${marker}%`])
+      ? await admin.query(
+          `SELECT COUNT(*)::int AS n FROM pg_stat_activity WHERE state = 'active' AND query LIKE ? AND pid <> pg_backend_pid()`,
+          [`%${marker}%`],
+        )
+      : await admin.query(
+          `SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE INFO LIKE ? AND ID <> CONNECTION_ID()`,
+          [`%${marker}%`],
+        )
     return Number(rows[0]!.n)
   }
 
@@ -244,8 +280,18 @@ describe.each(testDatabases())('the pool under network faults on $dialect', (db)
     // The guard's margin: 10 %, at least 1 s.
     const bound = statementTimeoutMillis + 1_000
     const subject = ours(filter, {}, { statementTimeoutMillis })
-    const { outcome, afterFaultMillis, result } = await stuckStatement(subject, filter, async () => {}, ACQUIRE_TIMEOUT_MILLIS + bound)
-    record('statement stuck on a dead path: statementTimeoutMillis 500', subject, result, `caller released ${afterFaultMillis} ms after the path died`)
+    const { outcome, afterFaultMillis, result } = await stuckStatement(
+      subject,
+      filter,
+      async () => {},
+      ACQUIRE_TIMEOUT_MILLIS + bound,
+    )
+    record(
+      'statement stuck on a dead path: statementTimeoutMillis 500',
+      subject,
+      result,
+      `caller released ${afterFaultMillis} ms after the path died`,
+    )
     expect(outcome.error).toMatch(new RegExp(`^${StalledStatementError.name}`))
     expect(afterFaultMillis).toBeLessThanOrEqual(bound + SETTLE_SLACK_MILLIS)
     expectHealthy(result)
@@ -278,8 +324,18 @@ describe.each(testDatabases())('the pool under network faults on $dialect', (db)
     // The cancel goes down the dead path too: its side channel gives up after interruptTimeoutMillis.
     const subject = ours(filter, { maxLeaseMillis, cleanupTimeoutMillis }, { interruptTimeoutMillis: 1_000 })
     const bound = maxLeaseMillis + cleanupTimeoutMillis
-    const { outcome, afterFaultMillis, result } = await stuckStatement(subject, filter, async () => {}, ACQUIRE_TIMEOUT_MILLIS + bound)
-    record('statement stuck on a dead path: maxLeaseMillis 500', subject, result, `caller released ${Math.round(outcome.endedAt! - outcome.startedAt)} ms after it started`)
+    const { outcome, afterFaultMillis, result } = await stuckStatement(
+      subject,
+      filter,
+      async () => {},
+      ACQUIRE_TIMEOUT_MILLIS + bound,
+    )
+    record(
+      'statement stuck on a dead path: maxLeaseMillis 500',
+      subject,
+      result,
+      `caller released ${Math.round(outcome.endedAt! - outcome.startedAt)} ms after it started`,
+    )
     expect(outcome.ok).toBe(false)
     expect(outcome.endedAt! - outcome.startedAt).toBeLessThanOrEqual(bound + SETTLE_SLACK_MILLIS)
     expect(afterFaultMillis).toBeLessThanOrEqual(bound + SETTLE_SLACK_MILLIS)
@@ -305,7 +361,12 @@ describe.each(testDatabases())('the pool under network faults on $dialect', (db)
       ACQUIRE_TIMEOUT_MILLIS,
       true,
     )
-    record('statement stuck on a dead path: pool.destroy({ graceMillis: 200 })', subject, result, `destroy took ${Math.round(destroyMillis)} ms; caller released ${afterFaultMillis} ms after the path died`)
+    record(
+      'statement stuck on a dead path: pool.destroy({ graceMillis: 200 })',
+      subject,
+      result,
+      `destroy took ${Math.round(destroyMillis)} ms; caller released ${afterFaultMillis} ms after the path died`,
+    )
     expect(outcome.ok).toBe(false)
     expect(destroyMillis).toBeLessThanOrEqual(graceMillis + cleanupTimeoutMillis + SETTLE_SLACK_MILLIS)
     expect(afterFaultMillis).toBeLessThanOrEqual(graceMillis + cleanupTimeoutMillis + SETTLE_SLACK_MILLIS)

@@ -60,7 +60,12 @@ describe.each([
     db = { ...testDatabase(dialect), url: server.url }
     if (isPostgres) {
       // Passwords are checked for the app user only: the superuser keeps trust.
-      const hba = ['local all all trust', 'host all postgres 127.0.0.1/32 trust', 'host all all 127.0.0.1/32 scram-sha-256', '']
+      const hba = [
+        'local all all trust',
+        'host all postgres 127.0.0.1/32 trust',
+        'host all all 127.0.0.1/32 scram-sha-256',
+        '',
+      ]
       writeFileSync(join((server as unknown as { dir: string }).dir, 'data', 'pg_hba.conf'), hba.join('\n'))
     }
     admin = reconnectingAdmin(db)
@@ -90,9 +95,24 @@ describe.each([
     return stockSubject(db, filter.url, { max: MAX, acquireTimeoutMillis: ACQUIRE_TIMEOUT_MILLIS })
   }
 
-  function record(fault: string, subject: Subject, result: Pick<FaultResult, 'tally' | 'recoveryMillis' | 'socketsLeft'>, note?: string): void {
+  function record(
+    fault: string,
+    subject: Subject,
+    result: Pick<FaultResult, 'tally' | 'recoveryMillis' | 'socketsLeft'>,
+    note?: string,
+  ): void {
     const { served, failed, hung } = result.tally
-    report.add({ fault, database: dialect, pool: subject.label, recoveryMillis: result.recoveryMillis, served, failed, hung, socketsLeft: result.socketsLeft, ...(note ? { note } : {}) })
+    report.add({
+      fault,
+      database: dialect,
+      pool: subject.label,
+      recoveryMillis: result.recoveryMillis,
+      served,
+      failed,
+      hung,
+      socketsLeft: result.socketsLeft,
+      ...(note ? { note } : {}),
+    })
   }
 
   function expectHealthy(result: FaultResult): void {
@@ -143,8 +163,16 @@ describe.each([
    * The app user may hold `MAX` sessions and other clients of that user hold
    * them all; 50 callers come; after a while the other clients go away.
    */
-  async function atConnectionLimit(subject: Subject, filter: SessionFilter, refused: () => boolean): Promise<FaultResult> {
-    await admin.query(isPostgres ? `ALTER ROLE ${APP_USER} CONNECTION LIMIT ${MAX}` : `ALTER USER '${APP_USER}'@'%' WITH MAX_USER_CONNECTIONS ${MAX}`)
+  async function atConnectionLimit(
+    subject: Subject,
+    filter: SessionFilter,
+    refused: () => boolean,
+  ): Promise<FaultResult> {
+    await admin.query(
+      isPostgres
+        ? `ALTER ROLE ${APP_USER} CONNECTION LIMIT ${MAX}`
+        : `ALTER USER '${APP_USER}'@'%' WITH MAX_USER_CONNECTIONS ${MAX}`,
+    )
     const hogs = await Promise.all(Array.from({ length: MAX }, () => openSession(db, filter.url)))
     try {
       const watch = new ProcessWatch()
@@ -166,7 +194,11 @@ describe.each([
       }
     } finally {
       await Promise.all(hogs.map((hog) => hog.close()))
-      await admin.query(isPostgres ? `ALTER ROLE ${APP_USER} CONNECTION LIMIT -1` : `ALTER USER '${APP_USER}'@'%' WITH MAX_USER_CONNECTIONS 0`)
+      await admin.query(
+        isPostgres
+          ? `ALTER ROLE ${APP_USER} CONNECTION LIMIT -1`
+          : `ALTER USER '${APP_USER}'@'%' WITH MAX_USER_CONNECTIONS 0`,
+      )
     }
   }
 
@@ -200,7 +232,10 @@ describe.each([
    * come (phase 1). Then the open connections die, and 5 more callers come
    * (phase 2). Then the old password is back.
    */
-  async function passwordChanged(subject: Subject, filter: SessionFilter): Promise<FaultResult & { phase1: Outcome[]; phase2: Outcome[] }> {
+  async function passwordChanged(
+    subject: Subject,
+    filter: SessionFilter,
+  ): Promise<FaultResult & { phase1: Outcome[]; phase2: Outcome[] }> {
     const watch = new ProcessWatch()
     const sampler = new SizeSampler(subject)
     const warm: Outcome[] = []
@@ -208,14 +243,22 @@ describe.each([
     expect(warm.every((outcome) => outcome.ok)).toBe(true)
     expect(subject.size()).toBe(2)
     const faultStart = performance.now()
-    await admin.query(isPostgres ? `ALTER ROLE ${APP_USER} PASSWORD '${NEW_PASSWORD}'` : `ALTER USER '${APP_USER}'@'%' IDENTIFIED BY '${NEW_PASSWORD}'`)
+    await admin.query(
+      isPostgres
+        ? `ALTER ROLE ${APP_USER} PASSWORD '${NEW_PASSWORD}'`
+        : `ALTER USER '${APP_USER}'@'%' IDENTIFIED BY '${NEW_PASSWORD}'`,
+    )
     const phase1: Outcome[] = []
     await Promise.all(Array.from({ length: 20 }, () => call(subject, sleepSql(db, 20), DEADLINE_MILLIS, phase1)))
     await filter.killAll()
     await waitUntil(() => subject.size() === 0, 5_000)
     const phase2: Outcome[] = []
     await Promise.all(Array.from({ length: 5 }, () => call(subject, 'SELECT 1', DEADLINE_MILLIS, phase2)))
-    await admin.query(isPostgres ? `ALTER ROLE ${APP_USER} PASSWORD '${PASSWORD}'` : `ALTER USER '${APP_USER}'@'%' IDENTIFIED BY '${PASSWORD}'`)
+    await admin.query(
+      isPostgres
+        ? `ALTER ROLE ${APP_USER} PASSWORD '${PASSWORD}'`
+        : `ALTER USER '${APP_USER}'@'%' IDENTIFIED BY '${PASSWORD}'`,
+    )
     const faultEnd = performance.now()
     const after: Outcome[] = []
     await callUntilServed(subject, subject.patienceMillis, after)
@@ -267,7 +310,10 @@ describe.each([
     const error = await subject.pool.use(() => 1).catch((e: unknown) => e)
     await subject.destroy()
     expect(error).toBeInstanceOf(PoolConnectError)
-    const text = JSON.stringify(error, Object.getOwnPropertyNames(error)) + String((error as Error).stack) + String((error as Error).cause)
+    const text =
+      JSON.stringify(error, Object.getOwnPropertyNames(error)) +
+      String((error as Error).stack) +
+      String((error as Error).cause)
     expect(text).not.toContain('kp-wrong-pw')
   })
 })

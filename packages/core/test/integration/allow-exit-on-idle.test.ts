@@ -8,7 +8,11 @@ import { testDatabase, testDatabases } from '../../src/testing/index.js'
 // Runs the built package in a child process (`pnpm test` builds first).
 const dist = fileURLToPath(new URL('../../dist/index.js', import.meta.url))
 
-function runScript(dialect: string, url: string, allowExitOnIdle: boolean): Promise<{ code: number | null; output: string; exitedByItself: boolean }> {
+function runScript(
+  dialect: string,
+  url: string,
+  allowExitOnIdle: boolean,
+): Promise<{ code: number | null; output: string; exitedByItself: boolean }> {
   const script = `
     import { createPool, postgresConnector, mysqlConnector } from ${JSON.stringify(dist)}
     const connector = ${JSON.stringify(dialect)} === 'postgres' ? postgresConnector(${JSON.stringify(url)}) : mysqlConnector(${JSON.stringify(url)})

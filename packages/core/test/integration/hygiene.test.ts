@@ -38,7 +38,11 @@ const existence = (sql: string) => async (query: (sql: string) => Promise<unknow
 
 const CASES: Record<TestDialect, readonly HygieneCase[]> = {
   postgres: [
-    { kind: 'SET', dirty: ["SET statement_timeout = '4321'"], probe: value("SELECT current_setting('statement_timeout') AS v") },
+    {
+      kind: 'SET',
+      dirty: ["SET statement_timeout = '4321'"],
+      probe: value("SELECT current_setting('statement_timeout') AS v"),
+    },
     {
       kind: 'set_config',
       dirty: ["SELECT set_config('kp_core.hyg', 'dirty', false)"],
@@ -48,13 +52,22 @@ const CASES: Record<TestDialect, readonly HygieneCase[]> = {
     // RESET needs no case of its own: it returns a setting to the session's
     // default, which is the fresh session's value (the connector still flags it).
     { kind: 'SET ROLE', dirty: ['SET ROLE kp_core_hyg_role'], probe: value('SELECT current_user AS v') },
-    { kind: 'SET SESSION AUTHORIZATION', dirty: ['SET SESSION AUTHORIZATION kp_core_hyg_role'], probe: value('SELECT session_user AS v') },
-    { kind: 'temp table', dirty: ['CREATE TEMP TABLE kp_core_hyg_tmp (a int)'], probe: existence('SELECT * FROM kp_core_hyg_tmp') },
+    {
+      kind: 'SET SESSION AUTHORIZATION',
+      dirty: ['SET SESSION AUTHORIZATION kp_core_hyg_role'],
+      probe: value('SELECT session_user AS v'),
+    },
+    {
+      kind: 'temp table',
+      dirty: ['CREATE TEMP TABLE kp_core_hyg_tmp (a int)'],
+      probe: existence('SELECT * FROM kp_core_hyg_tmp'),
+    },
     {
       kind: 'session advisory lock',
       dirty: ['SELECT pg_advisory_lock(770001)'],
       probe: value("SELECT count(*)::int AS v FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()"),
-      fromOutside: async (admin) => firstValue(await admin.query('SELECT pg_try_advisory_lock(770001) AS v, pg_advisory_unlock(770001)')),
+      fromOutside: async (admin) =>
+        firstValue(await admin.query('SELECT pg_try_advisory_lock(770001) AS v, pg_advisory_unlock(770001)')),
     },
     {
       kind: 'PREPARE',
@@ -74,10 +87,18 @@ const CASES: Record<TestDialect, readonly HygieneCase[]> = {
   ],
   mysql: [
     // sql_mode also checks what the handshake added (mysql2's IGNORE_SPACE), which COM_RESET_CONNECTION alone loses.
-    { kind: 'SET SESSION', dirty: ["SET SESSION sql_mode = 'ANSI'", "SET time_zone = '+05:00'"], probe: value("SELECT CONCAT(@@SESSION.sql_mode, ' ', @@SESSION.time_zone) AS v") },
+    {
+      kind: 'SET SESSION',
+      dirty: ["SET SESSION sql_mode = 'ANSI'", "SET time_zone = '+05:00'"],
+      probe: value("SELECT CONCAT(@@SESSION.sql_mode, ' ', @@SESSION.time_zone) AS v"),
+    },
     { kind: 'SET autocommit', dirty: ['SET autocommit = 0'], probe: value('SELECT @@autocommit AS v') },
     { kind: 'user variable (SET @x)', dirty: ["SET @kp_core_hyg = 'dirty'"], probe: value('SELECT @kp_core_hyg AS v') },
-    { kind: 'user variable (SELECT @x :=)', dirty: ["SELECT @kp_core_hyg2 := 'dirty'"], probe: value('SELECT @kp_core_hyg2 AS v') },
+    {
+      kind: 'user variable (SELECT @x :=)',
+      dirty: ["SELECT @kp_core_hyg2 := 'dirty'"],
+      probe: value('SELECT @kp_core_hyg2 AS v'),
+    },
     {
       kind: 'SET ROLE',
       user: { name: 'kp_core_hyg_user', password: HYG_PASSWORD },
@@ -92,15 +113,24 @@ const CASES: Record<TestDialect, readonly HygieneCase[]> = {
       dirty: ['SET @kp_core_first = 1', 'USE information_schema', 'SET ROLE kp_core_hyg_role'],
       probe: value("SELECT CONCAT_WS(' ', DATABASE(), CURRENT_ROLE(), @kp_core_first) AS v"),
     },
-    { kind: 'temporary table', dirty: ['CREATE TEMPORARY TABLE kp_core_hyg_tmp (a int)'], probe: existence('SELECT * FROM kp_core_hyg_tmp') },
+    {
+      kind: 'temporary table',
+      dirty: ['CREATE TEMPORARY TABLE kp_core_hyg_tmp (a int)'],
+      probe: existence('SELECT * FROM kp_core_hyg_tmp'),
+    },
     { kind: 'PREPARE', dirty: ["PREPARE kp_core_hyg_p FROM 'SELECT 1'"], probe: existence('EXECUTE kp_core_hyg_p') },
     {
       kind: 'GET_LOCK',
       dirty: ["SELECT GET_LOCK('kp_core_hyg_lock', 0)"],
       probe: value("SELECT IS_USED_LOCK('kp_core_hyg_lock') = CONNECTION_ID() AS v"),
-      fromOutside: async (admin) => firstValue(await admin.query("SELECT GET_LOCK('kp_core_hyg_lock', 0) AS v, RELEASE_LOCK('kp_core_hyg_lock')")),
+      fromOutside: async (admin) =>
+        firstValue(await admin.query("SELECT GET_LOCK('kp_core_hyg_lock', 0) AS v, RELEASE_LOCK('kp_core_hyg_lock')")),
     },
-    { kind: 'LOCK TABLES', dirty: ['LOCK TABLES kp_core_hyg_locked READ'], probe: existence('SELECT * FROM kp_core_hyg_other') },
+    {
+      kind: 'LOCK TABLES',
+      dirty: ['LOCK TABLES kp_core_hyg_locked READ'],
+      probe: existence('SELECT * FROM kp_core_hyg_other'),
+    },
   ],
 }
 
@@ -129,7 +159,10 @@ describe.each(testDatabases())('release hygiene on $dialect', (db) => {
     const pool = poolFor(hygiene)
     const probeOn = (connection: DriverConnection) => hygiene.probe((sql) => run(db, connection, sql))
 
-    const fresh = await pool.use(async (connection) => ({ id: serverId(db, connection), probe: await probeOn(connection) }))
+    const fresh = await pool.use(async (connection) => ({
+      id: serverId(db, connection),
+      probe: await probeOn(connection),
+    }))
     const dirtied = await pool.use(async (connection) => {
       for (const statement of hygiene.dirty) await run(db, connection, statement)
       return { id: serverId(db, connection), probe: await probeOn(connection) }
@@ -138,7 +171,10 @@ describe.each(testDatabases())('release hygiene on $dialect', (db) => {
     expect(dirtied.id).toBe(fresh.id)
     expect(dirtied.probe).not.toEqual(fresh.probe)
 
-    const after = await pool.use(async (connection) => ({ id: serverId(db, connection), probe: await probeOn(connection) }))
+    const after = await pool.use(async (connection) => ({
+      id: serverId(db, connection),
+      probe: await probeOn(connection),
+    }))
     expect(after).toEqual(fresh)
     expect(pool.stats().resetOnRelease).toBe(1)
     expect(pool.stats().destroyed).toBe(0)
@@ -165,7 +201,9 @@ function firstValue(rows: unknown): unknown {
 
 async function prepareObjects(db: TestDatabase, admin: Admin): Promise<void> {
   if (db.dialect === 'postgres') {
-    await admin.query('DO $$ BEGIN CREATE ROLE kp_core_hyg_role; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$')
+    await admin.query(
+      'DO $$ BEGIN CREATE ROLE kp_core_hyg_role; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$',
+    )
     return
   }
   const database = new URL(db.url).pathname.slice(1)

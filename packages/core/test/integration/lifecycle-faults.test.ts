@@ -1,7 +1,15 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createPool, PoolTimeoutError, type Pool } from '../../src/index.js'
 import { startFaultProxy, testDatabases, type FaultProxy } from '../../src/testing/index.js'
-import { connectorFor, openAdmin, run, serverId, sessionExists, type Admin, type DriverConnection } from '../connector/support/databases.js'
+import {
+  connectorFor,
+  openAdmin,
+  run,
+  serverId,
+  sessionExists,
+  type Admin,
+  type DriverConnection,
+} from '../connector/support/databases.js'
 
 // The connection lifecycle (issue 8) on the real servers, through a loopback
 // fault proxy: a connection that dies during its validation ping, a session
@@ -66,7 +74,7 @@ describe.each(testDatabases())('connection lifecycle under faults on $dialect', 
     expect(await sessionExists(db, admin, nextId)).toBe(true)
   })
 
-  it("a ping on a dead path costs the caller its own deadline, and its signal ends the wait", async () => {
+  it('a ping on a dead path costs the caller its own deadline, and its signal ends the wait', async () => {
     pool = createPool(connectorFor(db, proxy.url(db.url)), {
       max: 2,
       validateAfterIdleMillis: 5,

@@ -2,7 +2,14 @@ import { randomUUID } from 'node:crypto'
 import { createRequire } from 'node:module'
 import type pg from 'pg'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { createPool, postgresConnector, SessionStateError, type Connector, type Pool, type PoolerOption } from '../../src/index.js'
+import {
+  createPool,
+  postgresConnector,
+  SessionStateError,
+  type Connector,
+  type Pool,
+  type PoolerOption,
+} from '../../src/index.js'
 import { assertAvailable, pgbouncerTarget, testDatabase } from '../../src/testing/index.js'
 import { countRoundTrips, openAdmin, urlWithDatabase, type Admin } from '../connector/support/databases.js'
 
@@ -36,16 +43,19 @@ describe('PostgreSQL through PgBouncer (transaction mode)', () => {
     }
   }
   const statementTimeoutSeenByAnother = () =>
-    otherClient(async (client) => (await client.query<{ v: string }>("SELECT current_setting('statement_timeout') AS v")).rows[0]!.v)
+    otherClient(
+      async (client) =>
+        (await client.query<{ v: string }>("SELECT current_setting('statement_timeout') AS v")).rows[0]!.v,
+    )
 
   beforeAll(async () => {
     assertAvailable(target)
     admin = await openAdmin(direct)
-    await admin.query('CREATE TABLE IF NOT EXISTS kp_core_pgb_rows (id serial PRIMARY KEY, marker text NOT NULL)').catch(
-      (error: { code?: string }) => {
+    await admin
+      .query('CREATE TABLE IF NOT EXISTS kp_core_pgb_rows (id serial PRIMARY KEY, marker text NOT NULL)')
+      .catch((error: { code?: string }) => {
         if (error.code !== '23505' && error.code !== '42P07') throw error
-      },
-    )
+      })
   })
 
   afterEach(async () => {
@@ -91,24 +101,29 @@ describe('PostgreSQL through PgBouncer (transaction mode)', () => {
     ['named prepared statement', { name: 'kp_core_pgb_named', text: 'SELECT 1' }],
   ]
 
-  it.each(refused)('refuses %s outside and inside a transaction, sending nothing, and the transaction stays usable', async (kind, statement) => {
-    poolOn(target.url, 'transaction')
-    await pool!.use(async (connection) => {
-      const sent = countRoundTrips(direct, connection)
-      await expect(connection.query(statement as string)).rejects.toMatchObject({ kind, inTransaction: false })
-      expect(sent.count()).toBe(0)
-      await connection.query('BEGIN')
-      await expect(connection.query(statement as string)).rejects.toMatchObject({ kind, inTransaction: true })
-      expect(sent.statements).toEqual(['BEGIN'])
-      expect(connection.getTransactionStatus()).toBe('T')
-      await connection.query('COMMIT')
-    })
-  })
+  it.each(refused)(
+    'refuses %s outside and inside a transaction, sending nothing, and the transaction stays usable',
+    async (kind, statement) => {
+      poolOn(target.url, 'transaction')
+      await pool!.use(async (connection) => {
+        const sent = countRoundTrips(direct, connection)
+        await expect(connection.query(statement as string)).rejects.toMatchObject({ kind, inTransaction: false })
+        expect(sent.count()).toBe(0)
+        await connection.query('BEGIN')
+        await expect(connection.query(statement as string)).rejects.toMatchObject({ kind, inTransaction: true })
+        expect(sent.statements).toEqual(['BEGIN'])
+        expect(connection.getTransactionStatus()).toBe('T')
+        await connection.query('COMMIT')
+      })
+    },
+  )
 
   it('refuses through the callback and Submittable forms of client.query too', async () => {
     poolOn(target.url, 'transaction')
     await pool!.use(async (connection) => {
-      const viaCallback = await new Promise<unknown>((resolve) => connection.query('LISTEN x', (error: Error) => resolve(error)))
+      const viaCallback = await new Promise<unknown>((resolve) =>
+        connection.query('LISTEN x', (error: Error) => resolve(error)),
+      )
       expect(viaCallback).toBeInstanceOf(SessionStateError)
       const submittable = new pgDriver.Query('SELECT pg_advisory_lock(1)')
       const viaSubmittable = new Promise<unknown>((resolve) => submittable.on('error', resolve))
@@ -128,13 +143,20 @@ describe('PostgreSQL through PgBouncer (transaction mode)', () => {
       await connection.query('CREATE TEMP TABLE kp_core_pgb_xact (a int) ON COMMIT DROP')
       await connection.query('DECLARE kp_core_pgb_cur CURSOR FOR SELECT 7 AS n')
       expect((await connection.query('FETCH 1 FROM kp_core_pgb_cur')).rows).toEqual([{ n: 7 }])
-      expect((await connection.query("SELECT current_setting('statement_timeout') AS v")).rows).toEqual([{ v: '4321ms' }])
+      expect((await connection.query("SELECT current_setting('statement_timeout') AS v")).rows).toEqual([
+        { v: '4321ms' },
+      ])
       await connection.query('COMMIT')
     })
     expect(pool!.stats().resetOnRelease).toBe(0)
     expect(await statementTimeoutSeenByAnother()).toBe('0')
-    const leftovers = await otherClient(async (client) =>
-      (await client.query("SELECT to_regclass('kp_core_pgb_xact') IS NULL AS gone, current_setting('kp_core.pgb', true) AS v")).rows[0],
+    const leftovers = await otherClient(
+      async (client) =>
+        (
+          await client.query(
+            "SELECT to_regclass('kp_core_pgb_xact') IS NULL AS gone, current_setting('kp_core.pgb', true) AS v",
+          )
+        ).rows[0],
     )
     expect(leftovers).toEqual({ gone: true, v: '' })
   })
@@ -147,7 +169,9 @@ describe('PostgreSQL through PgBouncer (transaction mode)', () => {
       await connection.query('INSERT INTO kp_core_pgb_rows (marker) VALUES ($1)', [marker])
     })
     expect(pool!.stats().rolledBackOnRelease).toBe(1)
-    expect(await admin.query('SELECT count(*)::int AS n FROM kp_core_pgb_rows WHERE marker = ?', [marker])).toEqual([{ n: 0 }])
+    expect(await admin.query('SELECT count(*)::int AS n FROM kp_core_pgb_rows WHERE marker = ?', [marker])).toEqual([
+      { n: 0 },
+    ])
     // The connection was cleaned, not closed, and serves the next borrower.
     expect(pool!.stats().destroyed).toBe(0)
     expect(await pool!.use(async (connection) => connection.getTransactionStatus())).toBe('I')
@@ -190,7 +214,12 @@ describe('PostgreSQL through PgBouncer (transaction mode)', () => {
       // A Submittable that hides its text: the guard cannot classify it.
       const inner = new pgDriver.Query('SELECT 1')
       const opaque = new Proxy(inner, {
-        get: (query, key) => (key === 'text' ? undefined : typeof Reflect.get(query, key) === 'function' ? Reflect.get(query, key).bind(query) : Reflect.get(query, key)),
+        get: (query, key) =>
+          key === 'text'
+            ? undefined
+            : typeof Reflect.get(query, key) === 'function'
+              ? Reflect.get(query, key).bind(query)
+              : Reflect.get(query, key),
       })
       const ended = new Promise((resolve) => inner.on('end', resolve))
       connection.query(opaque as unknown as pg.Query)
@@ -205,7 +234,8 @@ describe('PostgreSQL through PgBouncer (transaction mode)', () => {
   /** A long sleep only this test runs, and how many of it the server is running. */
   const sleeper = () => {
     const text = `SELECT pg_sleep(60) /* kp-core-pgb-${randomUUID()} */`
-    const running = () => admin.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE query = ? AND state = 'active'", [text])
+    const running = () =>
+      admin.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE query = ? AND state = 'active'", [text])
     return { text, running }
   }
 

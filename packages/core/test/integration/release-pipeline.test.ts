@@ -24,7 +24,11 @@ describe.each(testDatabases())('release pipeline on $dialect', (db) => {
   let pool: Pool<DriverConnection>
 
   const visibleRows = async (marker: string) =>
-    Number(Object.values((await admin.query('SELECT COUNT(*) AS n FROM kp_core_rel_rows WHERE marker = ?', [marker]))[0]!)[0])
+    Number(
+      Object.values(
+        (await admin.query('SELECT COUNT(*) AS n FROM kp_core_rel_rows WHERE marker = ?', [marker]))[0]!,
+      )[0],
+    )
 
   beforeAll(async () => {
     admin = await openAdmin(db)
@@ -61,7 +65,9 @@ describe.each(testDatabases())('release pipeline on $dialect', (db) => {
     await pool.use(async (connection, lease) => {
       expect(serverId(db, connection)).toBe(firstId)
       expect(lease.transactionState()).toBe('idle')
-      expect(await run(db, connection, 'SELECT COUNT(*) AS n FROM kp_core_rel_rows WHERE marker = ?', [marker])).toEqual([{ n: isPostgres ? '0' : 0 }])
+      expect(
+        await run(db, connection, 'SELECT COUNT(*) AS n FROM kp_core_rel_rows WHERE marker = ?', [marker]),
+      ).toEqual([{ n: isPostgres ? '0' : 0 }])
     })
   })
 
@@ -88,7 +94,10 @@ describe.each(testDatabases())('release pipeline on $dialect', (db) => {
     const connection = lease.connection
     await run(db, connection, 'BEGIN')
     await run(db, connection, insertSql, [marker])
-    const inFlight = run(db, connection, sleepSql(30)).then(() => 'done', () => 'failed')
+    const inFlight = run(db, connection, sleepSql(30)).then(
+      () => 'done',
+      () => 'failed',
+    )
     await lease.release() // while SLEEP runs: it is cancelled at once, not waited for
     expect(await inFlight).toBe('failed')
     expect(await visibleRows(marker)).toBe(0)
@@ -113,7 +122,13 @@ describe.each(testDatabases())('release pipeline on $dialect', (db) => {
       await run(db, connection, 'COMMIT')
     })
     await pool.use((connection) => run(db, connection, 'SELECT 2'))
-    expect(trips.statements).toEqual(['SELECT 1', 'BEGIN', `INSERT INTO kp_core_rel_rows (marker) VALUES ('${marker}')`, 'COMMIT', 'SELECT 2'])
+    expect(trips.statements).toEqual([
+      'SELECT 1',
+      'BEGIN',
+      `INSERT INTO kp_core_rel_rows (marker) VALUES ('${marker}')`,
+      'COMMIT',
+      'SELECT 2',
+    ])
     expect(pool.stats()).toMatchObject({ created: 1, rolledBackOnRelease: 0, resetOnRelease: 0 })
     expect(await visibleRows(marker)).toBe(1)
   })

@@ -19,7 +19,10 @@ const LOAD_USER = 'kp_core_load_user'
 const PASSWORD = 'kp-secret-pw'
 
 /** Wraps a connector to count connection attempts. */
-function countingConnects(connector: Connector<DriverConnection>): { connector: Connector<DriverConnection>; attempts(): number } {
+function countingConnects(connector: Connector<DriverConnection>): {
+  connector: Connector<DriverConnection>
+  attempts(): number
+} {
   let attempts = 0
   // A Proxy that binds every method to the real connector (its #private fields live there).
   const counting = new Proxy(connector, {
@@ -96,7 +99,10 @@ describe.each(testDatabases())('server limits on $dialect', (db) => {
   })
 
   it('times out a waiter with a PoolTimeoutError that says the server is refusing', async () => {
-    pool = createPool(connectorFor(db, urlWithUser(db.url, LIMITED_USER, PASSWORD)), { max: 3, acquireTimeoutMillis: 700 })
+    pool = createPool(connectorFor(db, urlWithUser(db.url, LIMITED_USER, PASSWORD)), {
+      max: 3,
+      acquireTimeoutMillis: 700,
+    })
     const first = await pool.acquire()
     const error = await pool.acquire().catch((e: unknown) => e)
     expect(error).toBeInstanceOf(PoolTimeoutError)
@@ -161,7 +167,9 @@ describe.each(testDatabases())('server limits on $dialect', (db) => {
       }
     })()
     const results = await Promise.allSettled(
-      Array.from({ length: 500 }, (_, i) => pool!.use(async (connection) => (await run(db, connection, 'SELECT ? AS i', [i]))[0]!.i)),
+      Array.from({ length: 500 }, (_, i) =>
+        pool!.use(async (connection) => (await run(db, connection, 'SELECT ? AS i', [i]))[0]!.i),
+      ),
     )
     sampling = false
     await sampler
@@ -193,7 +201,9 @@ async function createUsers(db: TestDatabase, admin: Admin): Promise<void> {
     return
   }
   const database = new URL(db.url).pathname.slice(1)
-  await admin.query(`CREATE USER IF NOT EXISTS '${LIMITED_USER}'@'%' IDENTIFIED BY '${PASSWORD}' WITH MAX_USER_CONNECTIONS 1`)
+  await admin.query(
+    `CREATE USER IF NOT EXISTS '${LIMITED_USER}'@'%' IDENTIFIED BY '${PASSWORD}' WITH MAX_USER_CONNECTIONS 1`,
+  )
   await admin.query(`ALTER USER '${LIMITED_USER}'@'%' WITH MAX_USER_CONNECTIONS 1`)
   await admin.query(`CREATE USER IF NOT EXISTS '${LOAD_USER}'@'%' IDENTIFIED BY '${PASSWORD}'`)
   for (const user of [LIMITED_USER, LOAD_USER]) {

@@ -5,7 +5,10 @@ describe('the pooler option', () => {
   it("defaults to 'none' and takes a mode or { mode, preparedStatements }", () => {
     expect(resolvePooler(undefined)).toEqual({ mode: 'none', preparedStatements: false })
     expect(resolvePooler('transaction')).toEqual({ mode: 'transaction', preparedStatements: false })
-    expect(resolvePooler({ mode: 'transaction', preparedStatements: true })).toEqual({ mode: 'transaction', preparedStatements: true })
+    expect(resolvePooler({ mode: 'transaction', preparedStatements: true })).toEqual({
+      mode: 'transaction',
+      preparedStatements: true,
+    })
     expect(Object.isFrozen(resolvePooler('session'))).toBe(true)
   })
 

@@ -1,11 +1,15 @@
 import { describe, expect, it } from 'vitest'
-import { findSessionState, SAFE_ALTERNATIVES, type SessionStateKind } from '../../src/pooler/session-state-classifier.js'
+import {
+  findSessionState,
+  SAFE_ALTERNATIVES,
+  type SessionStateKind,
+} from '../../src/pooler/session-state-classifier.js'
 
 const kindOf = (sql: string): SessionStateKind | undefined => findSessionState(sql)?.kind
 
 /** Refused under pooler: 'transaction': each leaves state on the server connection. */
 const REFUSED: ReadonlyArray<readonly [string, SessionStateKind]> = [
-  ["SET search_path = app", 'SET'],
+  ['SET search_path = app', 'SET'],
   ["set TIME ZONE 'UTC'", 'SET'],
   ['SET SESSION statement_timeout = 1000', 'SET'],
   ['SET ROLE app_reader', 'SET'],
@@ -60,7 +64,7 @@ const REFUSED: ReadonlyArray<readonly [string, SessionStateKind]> = [
 /** Allowed: transaction-scoped, or no session state at all. */
 const ALLOWED: readonly string[] = [
   'SELECT 1',
-  "SET LOCAL search_path = app",
+  'SET LOCAL search_path = app',
   'set local statement_timeout = 100',
   'SET TRANSACTION ISOLATION LEVEL SERIALIZABLE',
   'SET CONSTRAINTS ALL DEFERRED',
@@ -74,8 +78,8 @@ const ALLOWED: readonly string[] = [
   'CREATE TEMP TABLE t (a int) ON COMMIT DROP',
   'create temporary table t on commit drop as select 1',
   'CREATE TABLE pg_temp.t (a int) ON COMMIT DROP',
-  'PREPARE TRANSACTION \'tx1\'',
-  'COMMIT PREPARED \'tx1\'',
+  "PREPARE TRANSACTION 'tx1'",
+  "COMMIT PREPARED 'tx1'",
   'NOTIFY jobs',
   "select pg_notify('jobs', 'x')",
   'BEGIN; SET LOCAL x.y = 1; COMMIT',
@@ -92,7 +96,7 @@ const ALLOWED: readonly string[] = [
   "UPDATE person SET name = 'x'",
   'update person set age = 1 where id = 2; select 1',
   'ALTER ROLE app SET search_path = app',
-  'ALTER DATABASE app SET timezone = \'UTC\'',
+  "ALTER DATABASE app SET timezone = 'UTC'",
   "CREATE FUNCTION f() RETURNS int LANGUAGE sql SET search_path = app AS $$ select set_config('a','b',false)::int $$",
   'INSERT INTO temp (a) VALUES (1)',
   'insert into temp select 1',

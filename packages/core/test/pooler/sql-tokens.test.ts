@@ -30,9 +30,11 @@ describe('tokenizeStatements', () => {
   })
 
   it("reads B'…', X'…', N'…' and U&'…' as strings, U&\"…\" as a quoted identifier", () => {
-    expect(tokenizeStatements(`select x'ff', b'01', n'n', u&'u', U&"Id"`).flat().map((t) => t.type)).toEqual([
-      'word', 'string', 'other', 'string', 'other', 'string', 'other', 'string', 'other', 'quoted',
-    ])
+    expect(
+      tokenizeStatements(`select x'ff', b'01', n'n', u&'u', U&"Id"`)
+        .flat()
+        .map((t) => t.type),
+    ).toEqual(['word', 'string', 'other', 'string', 'other', 'string', 'other', 'string', 'other', 'quoted'])
   })
 
   it('reads quoted identifiers exactly, with doubled quotes', () => {
@@ -41,8 +43,15 @@ describe('tokenizeStatements', () => {
   })
 
   it('reads dollar quoting with and without tags, not confusing them with $1 parameters', () => {
-    expect(strings('do $$ begin; set x = 1; end $$; select $tag$ a $$ b; $tag$, $1')).toEqual([' begin; set x = 1; end ', ' a $$ b; '])
-    expect(tokenizeStatements('select $1, $22').flat().map((t) => t.value)).toEqual(['select', '$1', ',', '$22'])
+    expect(strings('do $$ begin; set x = 1; end $$; select $tag$ a $$ b; $tag$, $1')).toEqual([
+      ' begin; set x = 1; end ',
+      ' a $$ b; ',
+    ])
+    expect(
+      tokenizeStatements('select $1, $22')
+        .flat()
+        .map((t) => t.value),
+    ).toEqual(['select', '$1', ',', '$22'])
     expect(words('select a$b, $x$ ; $x$')).toEqual([['select', 'a$b']])
   })
 
@@ -52,6 +61,10 @@ describe('tokenizeStatements', () => {
   })
 
   it('keeps operators apart from a following comment', () => {
-    expect(tokenizeStatements('select 1+--c\n2').flat().map((t) => t.value)).toEqual(['select', '1', '+', '2'])
+    expect(
+      tokenizeStatements('select 1+--c\n2')
+        .flat()
+        .map((t) => t.value),
+    ).toEqual(['select', '1', '+', '2'])
   })
 })

@@ -10,7 +10,12 @@ describe('TransactionPoolerGuard', () => {
     expect(guard.check({ text: 'SET LOCAL x.y = 1' }, true)).toBeUndefined()
     const error = guard.check({ text: "SET search_path = 'tenant_42'" }, false)
     expect(error).toBeInstanceOf(SessionStateError)
-    expect(error).toMatchObject({ code: 'POOL_SESSION_STATE', kind: 'SET', inTransaction: false, statement: "set search_path = '…'" })
+    expect(error).toMatchObject({
+      code: 'POOL_SESSION_STATE',
+      kind: 'SET',
+      inTransaction: false,
+      statement: "set search_path = '…'",
+    })
     expect(error!.message).toBe(
       "pooler 'transaction': refused before sending SET (set search_path = '…'): it would leave session state on a server connection " +
         'the pooler hands to other clients (outside a transaction). Instead: ' +
@@ -20,7 +25,9 @@ describe('TransactionPoolerGuard', () => {
   })
 
   it('says when the statement was refused inside a transaction', () => {
-    expect(guard.check('SELECT pg_advisory_lock(1)', true)!.message).toContain('inside a transaction, but it outlives it')
+    expect(guard.check('SELECT pg_advisory_lock(1)', true)!.message).toContain(
+      'inside a transaction, but it outlives it',
+    )
   })
 
   it('refuses named statements unless the pooler tracks them', () => {
@@ -29,7 +36,9 @@ describe('TransactionPoolerGuard', () => {
     expect(guard.check(named, false)!.message).toContain('max_prepared_statements')
     expect(new TransactionPoolerGuard(true).check(named, false)).toBeUndefined()
     // …and the text of a named statement is still checked.
-    expect(new TransactionPoolerGuard(true).check({ name: 'x', text: 'LISTEN x' }, false)).toMatchObject({ kind: 'LISTEN' })
+    expect(new TransactionPoolerGuard(true).check({ name: 'x', text: 'LISTEN x' }, false)).toMatchObject({
+      kind: 'LISTEN',
+    })
   })
 
   it('returns the same verdict for a text seen before, and keeps working past its cache limit', () => {
@@ -78,7 +87,7 @@ describe('refuseQuery', () => {
     }
   })
 
-  it("hands a Submittable the error through handleError, as pg does when it cannot send", async () => {
+  it('hands a Submittable the error through handleError, as pg does when it cannot send', async () => {
     const connection = {}
     const got = new Promise<[Error, unknown]>((resolve) => {
       const submittable = { text: 'SET x', submit() {}, handleError: (e: Error, c: unknown) => resolve([e, c]) }

@@ -61,7 +61,12 @@ describe('recommendPoolSize behind a transaction-mode pooler: two budgets', () =
   })
 
   it("uses PgBouncer's default max_client_conn of 100 when none is given", () => {
-    const r = recommendPoolSize({ serverMaxConnections: 100, processes: 10, pooler: { poolSize: 20 }, headroomRatio: 0 })
+    const r = recommendPoolSize({
+      serverMaxConnections: 100,
+      processes: 10,
+      pooler: { poolSize: 20 },
+      headroomRatio: 0,
+    })
     expect(r).toMatchObject({ budget: 100, max: 10, total: 100 })
     expect(r.pooler?.maxClientConnections).toBe(100)
   })
@@ -74,17 +79,27 @@ describe('recommendPoolSize behind a transaction-mode pooler: two budgets', () =
 
   it('refuses a pool size above the server budget', () => {
     const { message } = refusal({ serverMaxConnections: 50, reservedConnections: 3, pooler: { poolSize: 60 } })
-    expect(message).toMatch(/pool size 60 .* above the server budget of 42 \(max_connections 50 - reserved 3 - headroom 5\)/)
+    expect(message).toMatch(
+      /pool size 60 .* above the server budget of 42 \(max_connections 50 - reserved 3 - headroom 5\)/,
+    )
   })
 
   it('refuses when max_client_conn cannot give each process one client connection', () => {
-    const { message } = refusal({ serverMaxConnections: 100, processes: 150, pooler: { poolSize: 10, maxClientConnections: 100 } })
-    expect(message).toMatch(/client budget of 90 connections \(max_client_conn 100 - headroom 10\) cannot give each of 150 pools/)
+    const { message } = refusal({
+      serverMaxConnections: 100,
+      processes: 150,
+      pooler: { poolSize: 10, maxClientConnections: 100 },
+    })
+    expect(message).toMatch(
+      /client budget of 90 connections \(max_client_conn 100 - headroom 10\) cannot give each of 150 pools/,
+    )
     expect(message).toContain('raise max_client_conn')
   })
 
   it('refuses pooler sizing for MySQL, pointing at ProxySQL', () => {
-    expect(refusal({ serverMaxConnections: 100, database: 'mysql', pooler: { poolSize: 10 } }).message).toMatch(/ProxySQL/)
+    expect(refusal({ serverMaxConnections: 100, database: 'mysql', pooler: { poolSize: 10 } }).message).toMatch(
+      /ProxySQL/,
+    )
   })
 
   it('reports bad pooler fields with the rest, at once', () => {

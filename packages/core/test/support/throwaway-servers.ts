@@ -40,11 +40,15 @@ export async function startThrowawayPostgres(): Promise<ThrowawayServer> {
   const dir = mkdtempSync(join(tmpdir(), 'kp-throwaway-pg-'))
   chownSync(dir, uid, gid)
   const data = join(dir, 'data')
-  const init = spawnSync(join(bin, 'initdb'), ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '--no-instructions', '-E', 'UTF8'], {
-    uid,
-    gid,
-    encoding: 'utf8',
-  })
+  const init = spawnSync(
+    join(bin, 'initdb'),
+    ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '--no-instructions', '-E', 'UTF8'],
+    {
+      uid,
+      gid,
+      encoding: 'utf8',
+    },
+  )
   if (init.status !== 0) {
     rmSync(dir, { recursive: true, force: true })
     throw new Error(`initdb failed: ${init.stderr}`)
@@ -53,7 +57,22 @@ export async function startThrowawayPostgres(): Promise<ThrowawayServer> {
   const server = new Throwaway('postgres', port, `postgres://postgres@127.0.0.1:${port}/test`, dir, () =>
     spawn(
       join(bin, 'postgres'),
-      ['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'max_connections=30', '-c', 'shared_buffers=16MB'],
+      [
+        '-D',
+        data,
+        '-p',
+        String(port),
+        '-k',
+        dir,
+        '-c',
+        'listen_addresses=127.0.0.1',
+        '-c',
+        'fsync=off',
+        '-c',
+        'max_connections=30',
+        '-c',
+        'shared_buffers=16MB',
+      ],
       { uid, gid, stdio: 'ignore' },
     ),
   )
@@ -138,14 +157,22 @@ class Throwaway implements ThrowawayServer {
     })
     const deadline = Date.now() + READY_TIMEOUT_MILLIS
     for (;;) {
-      if (this.#process !== child) throw new Error(`${this.dialect} throwaway server exited during start${this.#logTail()}`)
+      if (this.#process !== child)
+        throw new Error(`${this.dialect} throwaway server exited during start${this.#logTail()}`)
       try {
-        await adminQuery(this.dialect, this.url.replace(/\/test$/, this.dialect === 'postgres' ? '/postgres' : '/mysql'), 'SELECT 1')
+        await adminQuery(
+          this.dialect,
+          this.url.replace(/\/test$/, this.dialect === 'postgres' ? '/postgres' : '/mysql'),
+          'SELECT 1',
+        )
         return
       } catch (error) {
         if (Date.now() > deadline) {
           await this.stop()
-          throw new Error(`${this.dialect} throwaway server not ready after ${READY_TIMEOUT_MILLIS} ms${this.#logTail()}`, { cause: error })
+          throw new Error(
+            `${this.dialect} throwaway server not ready after ${READY_TIMEOUT_MILLIS} ms${this.#logTail()}`,
+            { cause: error },
+          )
         }
         await new Promise((resolve) => setTimeout(resolve, 50))
       }
@@ -227,7 +254,9 @@ function postgresBinDir(): string {
 }
 
 function systemUser(name: string): { uid: number; gid: number } {
-  const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((entry) => entry.startsWith(`${name}:`))
+  const line = readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .find((entry) => entry.startsWith(`${name}:`))
   if (line === undefined) throw new Error(`no '${name}' OS user to run the server as`)
   const [, , uid, gid] = line.split(':')
   return { uid: Number(uid), gid: Number(gid) }

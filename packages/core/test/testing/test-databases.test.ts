@@ -35,7 +35,10 @@ describe('testDatabases', () => {
   })
 
   it('treats an empty variable as unset', () => {
-    expect(testDatabases({ PG_URL: '', MYSQL_URL: '  ' }).map((db) => db.url)).toEqual([DEFAULT_PG_URL, DEFAULT_MYSQL_URL])
+    expect(testDatabases({ PG_URL: '', MYSQL_URL: '  ' }).map((db) => db.url)).toEqual([
+      DEFAULT_PG_URL,
+      DEFAULT_MYSQL_URL,
+    ])
   })
 
   it('returns frozen entries', () => {
@@ -51,12 +54,17 @@ describe('testTargets', () => {
       ['mysql', 'mysql', 'none'],
       ['pgbouncer', 'postgres', 'transaction'],
     ])
-    expect(targets[2]).toMatchObject({ url: 'postgres://app:pw@127.0.0.1:6432/app', displayUrl: 'postgres://app@127.0.0.1:6432/app' })
+    expect(targets[2]).toMatchObject({
+      url: 'postgres://app:pw@127.0.0.1:6432/app',
+      displayUrl: 'postgres://app@127.0.0.1:6432/app',
+    })
     expect(() => assertAvailable(targets[2]!)).not.toThrow()
   })
 
   it('keeps the PgBouncer target when it cannot run, and makes it fail saying why (never a silent skip)', () => {
-    const missing = pgbouncerTarget({ KP_PGBOUNCER_UNAVAILABLE: 'pgbouncer is not installed: apt-get install -y pgbouncer' })
+    const missing = pgbouncerTarget({
+      KP_PGBOUNCER_UNAVAILABLE: 'pgbouncer is not installed: apt-get install -y pgbouncer',
+    })
     expect(missing.unavailable).toContain('apt-get install -y pgbouncer')
     expect(() => assertAvailable(missing)).toThrow('the pgbouncer test target cannot run: pgbouncer is not installed')
     expect(pgbouncerTarget({}).unavailable).toContain('PGBOUNCER_URL is not set')
@@ -121,7 +129,9 @@ describe('startTestDatabases', () => {
       localUrls: { mysql: 'mysql://root:kp-local-secret@127.0.0.1:1/test' },
     }).catch((e: unknown) => e)) as Error
     expect(error).toBeInstanceOf(Error)
-    expect(error.message).toMatch(/^No MySQL\/MariaDB test database: MYSQL_URL is not set, nothing answers at mysql:\/\/root@127\.0\.0\.1:1\/test/)
+    expect(error.message).toMatch(
+      /^No MySQL\/MariaDB test database: MYSQL_URL is not set, nothing answers at mysql:\/\/root@127\.0\.0\.1:1\/test/,
+    )
     expect(error.message).toMatch(/set MYSQL_URL/)
     expect(error.message).toMatch(/install testcontainers/)
     expect(error.message).not.toContain('kp-local-secret')

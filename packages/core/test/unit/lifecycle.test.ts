@@ -23,7 +23,9 @@ function fakePool(options: PoolOptions<FakeConnection> = {}, connector = new Fak
 }
 
 beforeEach(() => {
-  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate', 'performance', 'Date'] })
+  vi.useFakeTimers({
+    toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate', 'performance', 'Date'],
+  })
 })
 
 afterEach(async () => {
@@ -271,12 +273,15 @@ describe('errors and events are heard and accurate', () => {
 })
 
 describe('bad input never hangs or crashes', () => {
-  it.each([Number.NaN, -1, 1.5, 2 ** 31, Infinity, '10'])('destroy({ graceMillis: %s }) is a PoolConfigError and the pool keeps working', async (grace) => {
-    const { pool } = fakePool({ max: 1 })
-    await expect(pool.destroy({ graceMillis: grace as number })).rejects.toBeInstanceOf(PoolConfigError)
-    expect(pool.closed).toBe(false)
-    await (await pool.acquire()).release()
-  })
+  it.each([Number.NaN, -1, 1.5, 2 ** 31, Infinity, '10'])(
+    'destroy({ graceMillis: %s }) is a PoolConfigError and the pool keeps working',
+    async (grace) => {
+      const { pool } = fakePool({ max: 1 })
+      await expect(pool.destroy({ graceMillis: grace as number })).rejects.toBeInstanceOf(PoolConfigError)
+      expect(pool.closed).toBe(false)
+      await (await pool.acquire()).release()
+    },
+  )
 })
 
 describe('pg-pool parity', () => {
@@ -340,7 +345,9 @@ describe('waiters survive a partial outage', () => {
     pool.on('error', () => {})
     const holders = await Promise.all([pool.acquire(), pool.acquire()])
     connector.failAlways = new ConnectError('password authentication failed', 'fatal')
-    const callers = Array.from({ length: 4 }, () => pool.acquire().then((lease) => lease.release().then(() => 'served')))
+    const callers = Array.from({ length: 4 }, () =>
+      pool.acquire().then((lease) => lease.release().then(() => 'served')),
+    )
     await advance(10)
     await Promise.all(holders.map((lease) => lease.release()))
     expect(await Promise.all(callers)).toEqual(['served', 'served', 'served', 'served'])

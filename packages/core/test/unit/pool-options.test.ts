@@ -21,7 +21,11 @@ describe('pool options', () => {
     ['timer overflow', { maxLeaseMillis: 2 ** 31 }, 'maxLeaseMillis must be at most 2147483647'],
     ['bad reset', { reset: 'sometimes' as 'auto' }, `reset must be one of 'auto', 'always', 'never', got "sometimes"`],
     ['empty name', { name: '' }, 'name must be a non-empty string'],
-    ['unknown key', { acquireTimeout: 5 } as PoolOptions, 'unknown option "acquireTimeout" (did you mean "acquireTimeoutMillis"?)'],
+    [
+      'unknown key',
+      { acquireTimeout: 5 } as PoolOptions,
+      'unknown option "acquireTimeout" (did you mean "acquireTimeoutMillis"?)',
+    ],
   ])('rejects %s', (_case, options, message) => {
     expect(() => resolvePoolOptions(options)).toThrow(PoolConfigError)
     expect(() => resolvePoolOptions(options)).toThrow(message)

@@ -506,7 +506,12 @@ describe('the wait queue', () => {
     const { pool } = fakePool({ max: 1, acquireTimeoutMillis: 50, maxWaiting: Infinity })
     const holder = await pool.acquire()
     const errors = await Promise.all(
-      Array.from({ length: 2_000 }, () => pool.acquire().then(() => undefined, (e: unknown) => e as PoolTimeoutError)),
+      Array.from({ length: 2_000 }, () =>
+        pool.acquire().then(
+          () => undefined,
+          (e: unknown) => e as PoolTimeoutError,
+        ),
+      ),
     )
     expect(errors.every((e) => e instanceof PoolTimeoutError)).toBe(true)
     expect(new Set(errors.map((e) => e?.holders)).size).toBeLessThan(errors.length)

@@ -67,9 +67,12 @@ describe('unknown pool options: suggestions', () => {
     expect(suggestOption(typo, KNOWN)).toBe(` (did you mean "${ours}"?)`)
   })
 
-  it.each(['m', 'frobnicate', 'maxConnectionsPerHost', 'timeout', ''])('"%s" gets no suggestion rather than a wrong one', (key) => {
-    expect(suggestOption(key, KNOWN)).toBe('')
-  })
+  it.each(['m', 'frobnicate', 'maxConnectionsPerHost', 'timeout', ''])(
+    '"%s" gets no suggestion rather than a wrong one',
+    (key) => {
+      expect(suggestOption(key, KNOWN)).toBe('')
+    },
+  )
 
   it('an alias to an option this pool does not know is not offered', () => {
     expect(suggestOption('connectionLimit', ['min', 'name'])).toBe('')

@@ -7,7 +7,12 @@ describe("tarn's internals that TarnPool relies on", () => {
   it('free/used lists, _create, _destroy, _startReaping and interval behave as TarnPool expects', async () => {
     const destroyed: number[] = []
     let next = 0
-    const pool = new TarnPool<number>({ create: async () => ++next, destroy: (n) => void destroyed.push(n), min: 0, max: 2 })
+    const pool = new TarnPool<number>({
+      create: async () => ++next,
+      destroy: (n) => void destroyed.push(n),
+      min: 0,
+      max: 2,
+    })
     expect(await pool.createOne()).toBe(1)
     expect(pool.numFree()).toBe(1)
     expect(pool.takeIdle()).toBe(1)

@@ -29,7 +29,11 @@ try {
       poolMax: Number(values.max),
       burstMillis: Number(values['burst-ms']),
     })
-    console.log(values.json ? JSON.stringify(report) : formatPgBouncerReport(report, withoutPassword(values.pgbouncer)).join('\n'))
+    console.log(
+      values.json
+        ? JSON.stringify(report)
+        : formatPgBouncerReport(report, withoutPassword(values.pgbouncer)).join('\n'),
+    )
     process.exitCode = report.peakServerConnections <= report.poolSize ? 0 : 1
   } else {
     const report = await runClusterPrimary({

@@ -65,7 +65,9 @@ export async function runPgBouncerCluster(options: PgBouncerClusterOptions): Pro
       const { rows } = await sql<{ marked: number; all: number }>`
         select count(*) filter (where application_name = ${applicationName})::int as marked, count(*)::int as all
           from pg_stat_activity
-         where datname = ${database} and usename = ${user} and backend_type = 'client backend' and pid <> pg_backend_pid()`.execute(monitor.db)
+         where datname = ${database} and usename = ${user} and backend_type = 'client backend' and pid <> pg_backend_pid()`.execute(
+        monitor.db,
+      )
       return [Number(rows[0]!.marked), Number(rows[0]!.all)]
     }
     const countClients = async (): Promise<number> => {
@@ -155,7 +157,9 @@ export function formatPgBouncerReport(report: PgBouncerClusterReport, displayUrl
   return [
     `cluster behind PgBouncer (transaction mode) at ${displayUrl}`,
     `  ${report.workers} workers × pool max ${report.perWorkerMax} = ${report.clients} client connections; PgBouncer pool_size ${report.poolSize}`,
-    ...report.workerReports.map((w, i) => `  worker ${i + 1} (pid ${w.pid}): pool max ${w.max}, peak size ${w.peakSize}, ${w.queries} queries`),
+    ...report.workerReports.map(
+      (w, i) => `  worker ${i + 1} (pid ${w.pid}): pool max ${w.max}, peak size ${w.peakSize}, ${w.queries} queries`,
+    ),
     `  seen by PgBouncer: peak ${report.peakClientConnections} client connections`,
     `  seen by the server, ${report.countedBy}: peak ${report.peakServerConnections} connections (pool_size ${report.poolSize})`,
     `  every session of that user and database: peak ${report.peakServerConnectionsOfUserAndDatabase}`,

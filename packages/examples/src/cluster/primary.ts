@@ -125,9 +125,16 @@ export async function runClusterPrimary(options: ClusterOptions): Promise<Cluste
 
 export type Message<T extends WorkerMessage['type']> = Extract<WorkerMessage, { type: T }>
 
-export function nextMessage<T extends 'ready' | 'done'>(worker: Worker, type: T, timeoutMillis = 20_000): Promise<Message<T>> {
+export function nextMessage<T extends 'ready' | 'done'>(
+  worker: Worker,
+  type: T,
+  timeoutMillis = 20_000,
+): Promise<Message<T>> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => finish(new Error(`worker ${worker.process.pid} sent no "${type}" in ${timeoutMillis} ms`)), timeoutMillis)
+    const timer = setTimeout(
+      () => finish(new Error(`worker ${worker.process.pid} sent no "${type}" in ${timeoutMillis} ms`)),
+      timeoutMillis,
+    )
     const onMessage = (message: WorkerMessage) => {
       if (message.type === type) finish(undefined, message as Message<T>)
       else if (message.type === 'failed') finish(new Error(`worker ${worker.process.pid} failed: ${message.message}`))
@@ -166,9 +173,15 @@ export function formatClusterReport(report: ClusterReport, displayUrl: string): 
   for (const [i, w] of report.workerReports.entries()) {
     lines.push(`  worker ${i + 1} (pid ${w.pid}): pool max ${w.max}, peak size ${w.peakSize}, ${w.queries} queries`)
   }
-  lines.push(`  the pools together: at most ${report.perWorkerMax} × ${report.workers} = ${report.total} connections <= budget ${report.budget}`)
-  const net = report.baseline > 0 ? ` more than the ${report.baseline} open before start (every session of that user counts)` : ''
-  const verdict = report.peakServerConnections <= report.total ? 'within the pools\' total' : 'more than the pools\' total: other sessions share that user'
+  lines.push(
+    `  the pools together: at most ${report.perWorkerMax} × ${report.workers} = ${report.total} connections <= budget ${report.budget}`,
+  )
+  const net =
+    report.baseline > 0 ? ` more than the ${report.baseline} open before start (every session of that user counts)` : ''
+  const verdict =
+    report.peakServerConnections <= report.total
+      ? "within the pools' total"
+      : "more than the pools' total: other sessions share that user"
   lines.push(`  seen by the server, ${report.countedBy}: peak ${report.peakServerConnections}${net}; ${verdict}`)
   return lines
 }

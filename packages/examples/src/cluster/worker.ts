@@ -50,7 +50,10 @@ async function runWorker(): Promise<void> {
 runWorker().then(
   () => process.disconnect?.(),
   (error: unknown) => {
-    process.send?.({ type: 'failed', message: error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error) } satisfies WorkerMessage)
+    process.send?.({
+      type: 'failed',
+      message: error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error),
+    } satisfies WorkerMessage)
     process.exitCode = 1
     process.disconnect?.()
   },

@@ -69,10 +69,22 @@ describe.each(testTargets())('accounts on $target ($displayUrl)', (database) => 
 
   async function transfer(from: string, to: string, cents: number): Promise<void> {
     await db.transaction().execute(async (trx) => {
-      await trx.updateTable('kp_ex_accounts').set((eb) => ({ balance_cents: eb('balance_cents', '-', cents) })).where('owner', '=', from).execute()
-      const { balance_cents } = await trx.selectFrom('kp_ex_accounts').select('balance_cents').where('owner', '=', from).executeTakeFirstOrThrow()
+      await trx
+        .updateTable('kp_ex_accounts')
+        .set((eb) => ({ balance_cents: eb('balance_cents', '-', cents) }))
+        .where('owner', '=', from)
+        .execute()
+      const { balance_cents } = await trx
+        .selectFrom('kp_ex_accounts')
+        .select('balance_cents')
+        .where('owner', '=', from)
+        .executeTakeFirstOrThrow()
       if (Number(balance_cents) < 0) throw new Error(`${from} cannot afford ${cents}`)
-      await trx.updateTable('kp_ex_accounts').set((eb) => ({ balance_cents: eb('balance_cents', '+', cents) })).where('owner', '=', to).execute()
+      await trx
+        .updateTable('kp_ex_accounts')
+        .set((eb) => ({ balance_cents: eb('balance_cents', '+', cents) }))
+        .where('owner', '=', to)
+        .execute()
     })
   }
 
@@ -100,9 +112,14 @@ describe.each(testTargets())('accounts on $target ($displayUrl)', (database) => 
     } else {
       await change
     }
-    const read = database.dialect === 'postgres' ? sql<{ v: string | null }>`select current_setting('kp_ex.who', true) as v` : sql<{ v: string | null }>`select @kp_ex_who as v`
+    const read =
+      database.dialect === 'postgres'
+        ? sql<{ v: string | null }>`select current_setting('kp_ex.who', true) as v`
+        : sql<{ v: string | null }>`select @kp_ex_who as v`
     // Every connection of the pool, at once: none of them may still carry the setting.
-    const values = await Promise.all(Array.from({ length: 3 }, () => read.execute(db).then((r) => r.rows[0]?.v ?? null)))
+    const values = await Promise.all(
+      Array.from({ length: 3 }, () => read.execute(db).then((r) => r.rows[0]?.v ?? null)),
+    )
     expect(values).toHaveLength(3)
     for (const value of values) expect(value).not.toBe('test')
   })

@@ -33,7 +33,10 @@ async function revokedTransaction(ctx: DemoContext, database: ExampleDatabase): 
     } catch (error) {
       afterwards = `throws ${(error as Error).name}`
     }
-    await trx.rollback().execute().catch(() => {}) // lets Kysely forget the transaction
+    await trx
+      .rollback()
+      .execute()
+      .catch(() => {}) // lets Kysely forget the transaction
     const visible = await countLedger(db)
     ctx.term.line(
       `  ${label(database)}  transaction left open: rows inside it ${insideBefore}, revoked after ${maxLeaseMillis} ms,` +
@@ -66,8 +69,7 @@ async function returnedMidTransaction(ctx: DemoContext, database: ExampleDatabas
 /** A session variable set by one borrower is gone for the next, on the same connection. */
 async function sessionVariable(ctx: DemoContext, database: ExampleDatabase): Promise<void> {
   await ctx.withDb(database, 'session', { max: 1 }, async ({ db, pool }) => {
-    const set =
-      database.dialect === 'postgres' ? sql`set kp_demo.tenant = 'acme'` : sql`set @kp_demo_tenant = 'acme'`
+    const set = database.dialect === 'postgres' ? sql`set kp_demo.tenant = 'acme'` : sql`set @kp_demo_tenant = 'acme'`
     const first = await db.connection().execute(async (connection) => {
       await set.execute(connection)
       return readTenant(connection, database)
@@ -82,17 +84,26 @@ async function sessionVariable(ctx: DemoContext, database: ExampleDatabase): Pro
 }
 
 async function countLedger(db: Kysely<DemoDB>): Promise<number> {
-  const row = await db.selectFrom('kp_demo_ledger').select((eb) => eb.fn.countAll<number | string>().as('n')).executeTakeFirstOrThrow()
+  const row = await db
+    .selectFrom('kp_demo_ledger')
+    .select((eb) => eb.fn.countAll<number | string>().as('n'))
+    .executeTakeFirstOrThrow()
   return Number(row.n)
 }
 
 async function connectionId(db: Kysely<DemoDB>, database: ExampleDatabase): Promise<number> {
-  const query = database.dialect === 'postgres' ? sql<{ id: number }>`select pg_backend_pid() as id` : sql<{ id: number }>`select connection_id() as id`
+  const query =
+    database.dialect === 'postgres'
+      ? sql<{ id: number }>`select pg_backend_pid() as id`
+      : sql<{ id: number }>`select connection_id() as id`
   const { rows } = await query.execute(db)
   return Number(rows[0]!.id)
 }
 
-async function readTenant(db: Kysely<DemoDB>, database: ExampleDatabase): Promise<{ id: number; tenant: string | null }> {
+async function readTenant(
+  db: Kysely<DemoDB>,
+  database: ExampleDatabase,
+): Promise<{ id: number; tenant: string | null }> {
   const query =
     database.dialect === 'postgres'
       ? sql<{ tenant: string | null }>`select current_setting('kp_demo.tenant', true) as tenant`

@@ -119,8 +119,18 @@ async function runPolicy(ctx: DemoContext, database: ExampleDatabase): Promise<v
     const refusedAfter = since(refusedAt)
     const timedOut = await queued
 
-    showError(ctx, `refused at once (${formatMillis(refusedAfter)}), the queue already holds maxWaiting callers:`, refused, PoolQueueFullError)
-    showError(ctx, 'the queued caller gave up after acquireTimeoutMillis, naming who holds the connections:', timedOut, PoolTimeoutError)
+    showError(
+      ctx,
+      `refused at once (${formatMillis(refusedAfter)}), the queue already holds maxWaiting callers:`,
+      refused,
+      PoolQueueFullError,
+    )
+    showError(
+      ctx,
+      'the queued caller gave up after acquireTimeoutMillis, naming who holds the connections:',
+      timedOut,
+      PoolTimeoutError,
+    )
 
     slowAgain.letGo()
     await forgotten.rollback().execute()
@@ -128,7 +138,12 @@ async function runPolicy(ctx: DemoContext, database: ExampleDatabase): Promise<v
   })
 }
 
-function showError(ctx: DemoContext, intro: string, outcome: Outcome, expected: typeof PoolQueueFullError | typeof PoolTimeoutError): void {
+function showError(
+  ctx: DemoContext,
+  intro: string,
+  outcome: Outcome,
+  expected: typeof PoolQueueFullError | typeof PoolTimeoutError,
+): void {
   const t = ctx.term
   t.line(`    ${intro}`)
   if (outcome.ok) {

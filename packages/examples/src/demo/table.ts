@@ -14,8 +14,8 @@ export interface Column<Row> {
 export function renderTable<Row>(rows: readonly Row[], columns: readonly Column<Row>[], indent = ''): string[] {
   const cells = rows.map((row) => columns.map((column) => String(column.value(row))))
   const widths = columns.map((column, i) => Math.max(column.header.length, ...cells.map((r) => r[i]!.length)))
-  const aligns = columns.map((column) =>
-    column.align ?? (rows.length > 0 && typeof column.value(rows[0]!) === 'number' ? 'right' : 'left'),
+  const aligns = columns.map(
+    (column) => column.align ?? (rows.length > 0 && typeof column.value(rows[0]!) === 'number' ? 'right' : 'left'),
   )
   const format = (values: readonly string[]): string =>
     indent +

@@ -39,7 +39,11 @@ export async function typedQueries(ctx: DemoContext): Promise<void> {
       const revenue = await db
         .selectFrom('kp_demo_orders as o')
         .innerJoin('kp_demo_users as u', 'u.id', 'o.user_id')
-        .select((eb) => ['u.name', eb.fn.countAll<number | string>().as('orders'), eb.fn.sum<number | string>('o.total_cents').as('cents')])
+        .select((eb) => [
+          'u.name',
+          eb.fn.countAll<number | string>().as('orders'),
+          eb.fn.sum<number | string>('o.total_cents').as('cents'),
+        ])
         .groupBy('u.name')
         .orderBy('cents', 'desc')
         .execute()

@@ -26,7 +26,10 @@ export interface MetricLine {
  * exports afterwards. In an application the reader would be an OTLP or
  * Prometheus exporter; the in-memory one keeps the example self-contained.
  */
-export async function collectPoolMetrics(database: ExampleDatabase, poolName = `otel-${database.dialect}`): Promise<MetricLine[]> {
+export async function collectPoolMetrics(
+  database: ExampleDatabase,
+  poolName = `otel-${database.dialect}`,
+): Promise<MetricLine[]> {
   const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE)
   // Exported on demand (forceFlush) rather than every minute.
   const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 2 ** 31 - 1 })

@@ -5,7 +5,9 @@ export type Reachability = { readonly ok: true } | { readonly ok: false; readonl
 
 /** The core connector for the database: what the pool opens connections with. */
 export function connectorFor(database: ExampleDatabase): Connector<unknown> {
-  return (database.dialect === 'postgres' ? postgresConnector(database.url) : mysqlConnector(database.url)) as Connector<unknown>
+  return (
+    database.dialect === 'postgres' ? postgresConnector(database.url) : mysqlConnector(database.url)
+  ) as Connector<unknown>
 }
 
 /** Opens and closes one connection; says why when that fails (password-free, one line). */

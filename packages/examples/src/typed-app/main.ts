@@ -7,7 +7,9 @@ const dialect = process.argv[2] === 'mysql' ? 'mysql' : 'postgres'
 const database = exampleDatabase(dialect)
 const app = new TodoApp({ database })
 const port = await app.listen(Number(process.env.PORT ?? 3000))
-console.log(`todo API on http://127.0.0.1:${port}/todos (${database.label} ${database.displayUrl}); Ctrl-C or SIGTERM to stop`)
+console.log(
+  `todo API on http://127.0.0.1:${port}/todos (${database.label} ${database.displayUrl}); Ctrl-C or SIGTERM to stop`,
+)
 
 await shutdownOnSignals(app).catch((error: unknown) => {
   console.error(`shutdown failed: ${(error as Error).message}`)

@@ -124,7 +124,9 @@ export class TodoApp {
   async #list(waitMillis: number): Promise<Todo[]> {
     if (waitMillis > 0) {
       const seconds = sql.lit(Math.min(waitMillis, 5_000) / 1000)
-      await (this.#database.dialect === 'postgres' ? sql`select pg_sleep(${seconds})` : sql`select sleep(${seconds})`).execute(this.db)
+      await (
+        this.#database.dialect === 'postgres' ? sql`select pg_sleep(${seconds})` : sql`select sleep(${seconds})`
+      ).execute(this.db)
     }
     const rows = await this.db.selectFrom('kp_ex_todos').select(['id', 'title', 'done']).orderBy('id').execute()
     return rows.map(toTodo)
@@ -142,7 +144,13 @@ export class TodoApp {
         result.insertId !== undefined
           ? Number(result.insertId)
           : Number((await sql<{ id: number }>`select lastval() as id`.execute(trx)).rows[0]!.id)
-      return toTodo(await trx.selectFrom('kp_ex_todos').select(['id', 'title', 'done']).where('id', '=', id).executeTakeFirstOrThrow())
+      return toTodo(
+        await trx
+          .selectFrom('kp_ex_todos')
+          .select(['id', 'title', 'done'])
+          .where('id', '=', id)
+          .executeTakeFirstOrThrow(),
+      )
     })
   }
 
@@ -151,7 +159,13 @@ export class TodoApp {
     if (typeof done !== 'boolean') throw new HttpError(400, 'done must be true or false')
     const result = await this.db.updateTable('kp_ex_todos').set({ done }).where('id', '=', id).executeTakeFirst()
     if (Number(result.numUpdatedRows) === 0) throw new HttpError(404, `no todo ${id}`)
-    return toTodo(await this.db.selectFrom('kp_ex_todos').select(['id', 'title', 'done']).where('id', '=', id).executeTakeFirstOrThrow())
+    return toTodo(
+      await this.db
+        .selectFrom('kp_ex_todos')
+        .select(['id', 'title', 'done'])
+        .where('id', '=', id)
+        .executeTakeFirstOrThrow(),
+    )
   }
 }
 
@@ -170,7 +184,15 @@ function toTodo(row: { id: number; title: string; done: boolean | 0 | 1 }): Todo
 
 function pickStats(pool: Pool<unknown>) {
   const s = pool.stats()
-  return { size: s.size, idle: s.idle, used: s.used, pending: s.pending, max: s.max, acquires: s.acquires, timeouts: s.timeouts }
+  return {
+    size: s.size,
+    idle: s.idle,
+    used: s.used,
+    pending: s.pending,
+    max: s.max,
+    acquires: s.acquires,
+    timeouts: s.timeouts,
+  }
 }
 
 async function readJson(request: IncomingMessage): Promise<unknown> {

@@ -33,7 +33,10 @@ export function ensureExamplesBuilt(entry: string): string {
     try {
       // --no-bail: tsc emits even when another package has a type error mid-edit;
       // type errors are the typecheck's business, not this test's.
-      execFileSync('pnpm', ['--filter', '@kysely-pooled/examples...', '--no-bail', 'build'], { cwd: repo, stdio: 'pipe' })
+      execFileSync('pnpm', ['--filter', '@kysely-pooled/examples...', '--no-bail', 'build'], {
+        cwd: repo,
+        stdio: 'pipe',
+      })
     } catch (error) {
       if (!existsSync(built)) throw error
     }

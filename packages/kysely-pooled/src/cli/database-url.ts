@@ -36,9 +36,7 @@ export function parseDatabaseUrl(input: string): DatabaseUrl {
   }
   const dialect = SCHEMES[url.protocol]
   if (dialect === undefined) {
-    throw new CliError(
-      `unsupported scheme "${url.protocol}"; use postgres://, postgresql://, mysql:// or mariadb://`,
-    )
+    throw new CliError(`unsupported scheme "${url.protocol}"; use postgres://, postgresql://, mysql:// or mariadb://`)
   }
   if (url.hostname === '' && dialect === 'mysql') {
     throw new CliError('the URL has no host')

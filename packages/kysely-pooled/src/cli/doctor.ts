@@ -70,7 +70,11 @@ interface DoctorOptions {
  * Runs `kysely-pooled doctor`; resolves the exit code. Never throws, never
  * prints a password. `env` supplies `DATABASE_URL` when no URL is given.
  */
-export async function runDoctor(argv: readonly string[], io: CliIo, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+export async function runDoctor(
+  argv: readonly string[],
+  io: CliIo,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<number> {
   let secrets: readonly string[] = []
   try {
     const options = parseDoctorArgs(argv, io, env)
@@ -80,9 +84,10 @@ export async function runDoctor(argv: readonly string[], io: CliIo, env: NodeJS.
     secrets = options.url.secrets
     return await diagnose(options, io)
   } catch (error) {
-    const message = error instanceof CliError || error instanceof DriverMissingError
-      ? error.message
-      : `unexpected failure: ${describeConnectError(error)}`
+    const message =
+      error instanceof CliError || error instanceof DriverMissingError
+        ? error.message
+        : `unexpected failure: ${describeConnectError(error)}`
     io.err(`kysely-pooled doctor: ${scrubSecrets(message, secrets)}\n`)
     return error instanceof CliError ? error.exitCode : EXIT_FAILURE
   }
@@ -154,7 +159,9 @@ function poolerOptions(values: ReturnType<typeof parse>['values'], url: Database
     throw new CliError("--pooler must be 'transaction' or 'none'")
   }
   if (url.dialect === 'mysql') {
-    throw new CliError(`--pooler is for PgBouncer in front of PostgreSQL; for MySQL/MariaDB, ${serverSidePoolerAdvice('mysql')}`)
+    throw new CliError(
+      `--pooler is for PgBouncer in front of PostgreSQL; for MySQL/MariaDB, ${serverSidePoolerAdvice('mysql')}`,
+    )
   }
   if (poolSize === undefined) {
     throw new CliError("--pooler transaction needs --pooler-pool-size <n> (PgBouncer's default_pool_size)")
@@ -226,7 +233,9 @@ async function diagnose(options: DoctorOptions, io: CliIo): Promise<number> {
   out.push(row('  open a connection', `${formatMillis(openMillis)} ms`))
   out.push(row('  run SELECT 1', `${formatMillis(queryMillis)} ms`))
   const ratio = openMillis / Math.max(queryMillis, 0.001)
-  out.push(`  opening a connection costs as much as ${Math.round(ratio)} trivial queries: keep connections open in a pool`)
+  out.push(
+    `  opening a connection costs as much as ${Math.round(ratio)} trivial queries: keep connections open in a pool`,
+  )
   out.push('')
 
   const reserved = options.reserved ?? facts.reserved + facts.inUse
@@ -234,7 +243,9 @@ async function diagnose(options: DoctorOptions, io: CliIo): Promise<number> {
     `pool size for ${options.processes} process${options.processes === 1 ? '' : 'es'} × ${options.hosts} host${options.hosts === 1 ? '' : 's'}:`,
   )
   if (options.reserved === undefined) {
-    out.push(`  reserved = ${facts.reserved} reserved slots + ${facts.inUse} in use now (stop your app first, or pass --reserved)`)
+    out.push(
+      `  reserved = ${facts.reserved} reserved slots + ${facts.inUse} in use now (stop your app first, or pass --reserved)`,
+    )
   }
   let recommendation: PoolSizeRecommendation
   try {
@@ -265,8 +276,12 @@ async function diagnose(options: DoctorOptions, io: CliIo): Promise<number> {
   if (recommendation.pooler !== undefined) {
     const { poolSize, maxClientConnections, serverBudget } = recommendation.pooler
     out.push('two budgets behind the pooler:')
-    out.push(`  client side: processes × max = ${recommendation.total} <= PgBouncer max_client_conn ${maxClientConnections}`)
-    out.push(`  server side: default_pool_size ${poolSize} <= max_connections - reserved = ${serverBudget} (after headroom)`)
+    out.push(
+      `  client side: processes × max = ${recommendation.total} <= PgBouncer max_client_conn ${maxClientConnections}`,
+    )
+    out.push(
+      `  server side: default_pool_size ${poolSize} <= max_connections - reserved = ${serverBudget} (after headroom)`,
+    )
     out.push(`  at most ${poolSize} transactions run at once; the other clients wait in PgBouncer, not in the server`)
     out.push("  under transaction pooling, session state does not stay put: use the dialect's pooler: 'transaction'")
   } else {

@@ -1,6 +1,12 @@
 import type * as mysql from 'mysql2/promise'
 import type { DatabaseUrl } from './database-url.js'
-import { importDriver, type ProbeOptions, type ProbeSession, type ServerFacts, type ServerProbe } from './server-probe.js'
+import {
+  importDriver,
+  type ProbeOptions,
+  type ProbeSession,
+  type ServerFacts,
+  type ServerProbe,
+} from './server-probe.js'
 
 type MysqlModule = { default: typeof mysql }
 

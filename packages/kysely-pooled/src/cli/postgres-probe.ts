@@ -1,6 +1,12 @@
 import type pg from 'pg'
 import type { DatabaseUrl } from './database-url.js'
-import { importDriver, type ProbeOptions, type ProbeSession, type ServerFacts, type ServerProbe } from './server-probe.js'
+import {
+  importDriver,
+  type ProbeOptions,
+  type ProbeSession,
+  type ServerFacts,
+  type ServerProbe,
+} from './server-probe.js'
 
 type PgModule = { default: typeof pg }
 

@@ -14,7 +14,11 @@ Options:
 `
 
 /** The `kysely-pooled` command line; resolves the exit code. `env` supplies `DATABASE_URL`. */
-export async function runCli(argv: readonly string[], io: CliIo, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+export async function runCli(
+  argv: readonly string[],
+  io: CliIo,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<number> {
   const [command, ...rest] = argv
   if (command === 'doctor') {
     return runDoctor(rest, io, env)

@@ -25,7 +25,8 @@ export class PooledMysqlDialect extends PooledDialect<Connection> {
       connectorDialect: 'mysql',
       connectionHint: "a 'mysql://…' URL or mysql2 ConnectionOptions",
       extraKeys: [],
-      createConnector: (connection) => mysqlConnector(connection, { statementTimeoutMillis: config.statementTimeoutMillis }),
+      createConnector: (connection) =>
+        mysqlConnector(connection, { statementTimeoutMillis: config.statementTimeoutMillis }),
     })
     super(resolved, { QueryCompiler: MysqlQueryCompiler, Adapter: MysqlAdapter, Introspector: MysqlIntrospector })
   }

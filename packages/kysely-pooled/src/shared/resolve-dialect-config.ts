@@ -1,4 +1,11 @@
-import { createPool, PoolConfigError, resolvePoolOptions, type Connector, type Pool, type PoolOptions } from '@kysely-pooled/core'
+import {
+  createPool,
+  PoolConfigError,
+  resolvePoolOptions,
+  type Connector,
+  type Pool,
+  type PoolOptions,
+} from '@kysely-pooled/core'
 import {
   DEFAULT_DESTROY_GRACE_MILLIS,
   type ConnectionHook,
@@ -42,7 +49,14 @@ export interface ResolvedDialectConfig<C> {
   readonly makePool: (value: unknown, name: string | undefined) => Pool<C>
 }
 
-const COMMON_KEYS = ['connection', 'pool', 'onCreateConnection', 'onReserveConnection', 'destroyGraceMillis', 'statementTimeoutMillis']
+const COMMON_KEYS = [
+  'connection',
+  'pool',
+  'onCreateConnection',
+  'onReserveConnection',
+  'destroyGraceMillis',
+  'statementTimeoutMillis',
+]
 const POOL_OPTION_HINT = new Set(['min', 'max', 'acquireTimeoutMillis', 'idleTimeoutMillis', 'maxLifetimeMillis'])
 
 /**

@@ -19,7 +19,9 @@ function run(...args: string[]): Promise<{ code: number; stdout: string; stderr:
 // The built bin, as `npx kysely-pooled` runs it. The root `pnpm test` builds first.
 describe('the kysely-pooled bin (dist/cli/main.js)', () => {
   it('is what package.json "bin" names, and is built with its shebang', () => {
-    const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { bin: Record<string, string> }
+    const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      bin: Record<string, string>
+    }
     expect(manifest.bin['kysely-pooled']).toBe('./dist/cli/main.js')
     expect(existsSync(bin), `${bin} is missing: run \`pnpm build\` before the tests`).toBe(true)
     expect(readFileSync(bin, 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true)
@@ -35,7 +37,9 @@ describe('the kysely-pooled bin (dist/cli/main.js)', () => {
     const r = await run('doctor', `postgres://someone:${SECRET}@127.0.0.1:1/db`, '--timeout', '2000')
     expect(r.code).toBe(2)
     expect(r.stdout).toBe('')
-    expect(r.stderr).toBe('kysely-pooled doctor: cannot connect to postgres://someone@127.0.0.1:1/db: connection refused (is the server running and listening on that host and port?)\n')
+    expect(r.stderr).toBe(
+      'kysely-pooled doctor: cannot connect to postgres://someone@127.0.0.1:1/db: connection refused (is the server running and listening on that host and port?)\n',
+    )
     expect(r.stderr).not.toContain(SECRET)
   })
 })

@@ -6,7 +6,9 @@ import { runDoctor } from '../../src/cli/doctor.js'
 import { runCli } from '../../src/cli/run-cli.js'
 import { captureIo } from './capture-io.js'
 
-const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version
+const VERSION = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version
 const SECRET = 'kp-Env-Secret-5150'
 
 async function doctor(argv: string[], env: NodeJS.ProcessEnv = {}) {
@@ -24,12 +26,15 @@ function printed(stdout: string): { max: number; maxConnections: number } {
 }
 
 describe('kysely-pooled --version', () => {
-  it.each([['--version'], ['-v'], ['doctor', '--version'], ['doctor', '-v']])('%s %s prints the package version', async (...argv) => {
-    const io = captureIo()
-    expect(await runCli(argv, io, {})).toBe(0)
-    expect(io.stdout).toBe(`${VERSION}\n`)
-    expect(io.stderr).toBe('')
-  })
+  it.each([['--version'], ['-v'], ['doctor', '--version'], ['doctor', '-v']])(
+    '%s %s prints the package version',
+    async (...argv) => {
+      const io = captureIo()
+      expect(await runCli(argv, io, {})).toBe(0)
+      expect(io.stdout).toBe(`${VERSION}\n`)
+      expect(io.stderr).toBe('')
+    },
+  )
 })
 
 describe('kysely-pooled doctor: arguments for sizing', () => {
@@ -44,7 +49,10 @@ describe('kysely-pooled doctor: arguments for sizing', () => {
     { argv: ['--pooler-pool-size', '20'], error: /need --pooler transaction/ },
     { argv: ['--pooler', 'statement', '--pooler-pool-size', '20'], error: /--pooler must be 'transaction' or 'none'/ },
     { argv: ['--pooler', 'session'], error: /pins one server connection per client connection/ },
-    { argv: ['--pooler', 'transaction', '--pooler-pool-size', '0'], error: /--pooler-pool-size must be an integer >= 1/ },
+    {
+      argv: ['--pooler', 'transaction', '--pooler-pool-size', '0'],
+      error: /--pooler-pool-size must be an integer >= 1/,
+    },
     { argv: ['--headroom', '100'], error: /--headroom must be a percentage/ },
   ])('$argv: exit 2, one line', async ({ argv, error }) => {
     const r = await doctor(['postgres://127.0.0.1:1/db', ...argv])
@@ -70,7 +78,9 @@ describe.each(testDatabases())('kysely-pooled doctor sizing on $dialect', (datab
 
   it('takes the URL from DATABASE_URL when none is given, and never prints its password', async () => {
     // The local servers trust the test user, so a password in the URL is ignored by them, never printed by us.
-    const r = await doctor(['--samples', '1'], { DATABASE_URL: database.dialect === 'postgres' ? withSecret : database.url })
+    const r = await doctor(['--samples', '1'], {
+      DATABASE_URL: database.dialect === 'postgres' ? withSecret : database.url,
+    })
     expect(r.stderr).toBe('')
     expect(r.code).toBe(0)
     expect(r.stdout).toContain(`kysely-pooled doctor: ${database.displayUrl.replace(/\/$/, '')}`)
@@ -88,7 +98,18 @@ describe.each(testDatabases())('kysely-pooled doctor sizing on $dialect', (datab
     { name: '--headroom 0', flags: ['--headroom', '0'], headroomRatio: 0 },
     { name: '--headroom 25', flags: ['--headroom', '25'], headroomRatio: 0.25 },
   ])('gives the same max as recommendPoolSize for the same inputs ($name)', async ({ flags, headroomRatio }) => {
-    const r = await doctor([database.url, '--samples', '1', '--reserved', '10', '--processes', '4', '--hosts', '3', ...flags])
+    const r = await doctor([
+      database.url,
+      '--samples',
+      '1',
+      '--reserved',
+      '10',
+      '--processes',
+      '4',
+      '--hosts',
+      '3',
+      ...flags,
+    ])
     expect(r.code).toBe(0)
     const { max, maxConnections } = printed(r.stdout)
     const api = recommendPoolSize({
@@ -119,7 +140,7 @@ describe.each(testDatabases())('kysely-pooled doctor sizing on $dialect', (datab
       expect(tooMany.stderr).not.toContain('ProxySQL')
     })
 
-    it('--pooler transaction: explains the client and the server budget, with the API\'s arithmetic', async () => {
+    it("--pooler transaction: explains the client and the server budget, with the API's arithmetic", async () => {
       const argv = ['--samples', '1', '--reserved', '10', '--processes', '16', '--hosts', '4']
       const pooler = ['--pooler', 'transaction', '--pooler-pool-size', '20', '--pooler-max-client-conn', '1000']
       const r = await doctor([database.url, ...argv, ...pooler])
@@ -137,7 +158,9 @@ describe.each(testDatabases())('kysely-pooled doctor sizing on $dialect', (datab
       expect(max).toBe(api.max)
       expect(max).toBe(14) // floor(900 / 64): more processes than the server alone could serve
       expect(r.stdout).toContain(`client side: processes × max = ${api.total} <= PgBouncer max_client_conn 1000`)
-      expect(r.stdout).toContain(`server side: default_pool_size 20 <= max_connections - reserved = ${api.pooler!.serverBudget}`)
+      expect(r.stdout).toContain(
+        `server side: default_pool_size 20 <= max_connections - reserved = ${api.pooler!.serverBudget}`,
+      )
       expect(r.stdout).toContain('at most 20 transactions run at once')
       // Without the pooler the same 64 processes get a much smaller share of the server.
       const direct = await doctor([database.url, ...argv])
@@ -145,7 +168,17 @@ describe.each(testDatabases())('kysely-pooled doctor sizing on $dialect', (datab
     })
 
     it('--pooler transaction: a pool size above the server budget exits 1', async () => {
-      const r = await doctor([database.url, '--samples', '1', '--reserved', '0', '--pooler', 'transaction', '--pooler-pool-size', '100000'])
+      const r = await doctor([
+        database.url,
+        '--samples',
+        '1',
+        '--reserved',
+        '0',
+        '--pooler',
+        'transaction',
+        '--pooler-pool-size',
+        '100000',
+      ])
       expect(r.code).toBe(1)
       expect(r.stderr).toMatch(/pool size 100000 .* above the server budget/)
     })

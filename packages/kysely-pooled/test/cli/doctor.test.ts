@@ -56,8 +56,16 @@ describe('kysely-pooled doctor: arguments', () => {
     { name: 'two URLs', argv: ['postgres://a/b', 'mysql://c/d'], error: /exactly one <url>/ },
     { name: 'unknown option', argv: ['postgres://h/db', '--bogus'], error: /Unknown option '--bogus'/ },
     { name: 'not a URL', argv: [`postgres://u:${WRONG_PASSWORD}@host:port/db`], error: /not a valid URL/ },
-    { name: 'unsupported scheme', argv: [`redis://u:${WRONG_PASSWORD}@127.0.0.1/0`], error: /unsupported scheme "redis:"/ },
-    { name: 'bad --processes', argv: ['postgres://h/db', '--processes', `postgres://u:${WRONG_PASSWORD}@h`], error: /--processes must be an integer >= 1/ },
+    {
+      name: 'unsupported scheme',
+      argv: [`redis://u:${WRONG_PASSWORD}@127.0.0.1/0`],
+      error: /unsupported scheme "redis:"/,
+    },
+    {
+      name: 'bad --processes',
+      argv: ['postgres://h/db', '--processes', `postgres://u:${WRONG_PASSWORD}@h`],
+      error: /--processes must be an integer >= 1/,
+    },
     { name: 'zero --hosts', argv: ['postgres://h/db', '--hosts', '0'], error: /--hosts must be an integer >= 1/ },
   ])('$name: one line on stderr, exit 2, no password', async ({ argv, error }) => {
     const r = await doctor(...argv)
@@ -109,7 +117,9 @@ describe.each(testDatabases())('kysely-pooled doctor on $dialect ($displayUrl)',
     const r = await doctor(admin, '--samples', '3')
     expect(r.stderr).toBe('')
     expect(r.code).toBe(0)
-    expect(r.stdout).toMatch(database.dialect === 'postgres' ? /server\s+PostgreSQL \d+/ : /server\s+(MariaDB|MySQL) \d+/)
+    expect(r.stdout).toMatch(
+      database.dialect === 'postgres' ? /server\s+PostgreSQL \d+/ : /server\s+(MariaDB|MySQL) \d+/,
+    )
     const max = Number(/max_connections\s+(\d+)/.exec(r.stdout)?.[1])
     expect(max).toBeGreaterThan(0)
     expect(r.stdout).toMatch(/reserved\s+\d+ \(/)
@@ -122,7 +132,19 @@ describe.each(testDatabases())('kysely-pooled doctor on $dialect ($displayUrl)',
   })
 
   it('sizes for processes × hosts, capped by --concurrency', async () => {
-    const r = await doctor(admin, '--samples', '1', '--processes', '2', '--hosts', '3', '--reserved', '10', '--concurrency', '4')
+    const r = await doctor(
+      admin,
+      '--samples',
+      '1',
+      '--processes',
+      '2',
+      '--hosts',
+      '3',
+      '--reserved',
+      '10',
+      '--concurrency',
+      '4',
+    )
     expect(r.code).toBe(0)
     expect(r.stdout).toContain('6 pools (2 processes × 3 hosts)')
     expect(r.stdout).toContain('capped at 4 expected concurrent queries')
@@ -170,7 +192,9 @@ describe.each(testDatabases())('kysely-pooled doctor on $dialect ($displayUrl)',
     it('an unknown database: one line, exit 2, no password', async () => {
       const r = await doctor(withCredentials(admin, ROLE, WRONG_PASSWORD, 'kp_cli_no_such_db'))
       expect(r.code).toBe(2)
-      expect(r.stderr).toMatch(new RegExp(`cannot connect to postgres://${ROLE}@.*: database "kp_cli_no_such_db" does not exist`))
+      expect(r.stderr).toMatch(
+        new RegExp(`cannot connect to postgres://${ROLE}@.*: database "kp_cli_no_such_db" does not exist`),
+      )
       expect(r.stderr.trimEnd().split('\n')).toHaveLength(1)
       expectNoPassword(r.stderr)
     })

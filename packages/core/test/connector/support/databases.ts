@@ -22,16 +22,29 @@ export type AnyConnection = DriverConnection | Handle
 
 /** The driver connection behind a handle (or the connection itself). */
 export function clientOf(connection: AnyConnection): DriverConnection {
-  return typeof (connection as Partial<Handle>).transactionState === 'function' ? (connection as Handle).client : (connection as DriverConnection)
+  return typeof (connection as Partial<Handle>).transactionState === 'function'
+    ? (connection as Handle).client
+    : (connection as DriverConnection)
 }
 
 /** The connector for a test database (optionally for another URL of the same dialect). */
-export function connectorFor(db: TestDatabase, url: string = db.url, options: ConnectorOptions = {}): Connector<DriverConnection> {
-  return (db.dialect === 'postgres' ? postgresConnector(url, options) : mysqlConnector(url, options)) as Connector<DriverConnection>
+export function connectorFor(
+  db: TestDatabase,
+  url: string = db.url,
+  options: ConnectorOptions = {},
+): Connector<DriverConnection> {
+  return (
+    db.dialect === 'postgres' ? postgresConnector(url, options) : mysqlConnector(url, options)
+  ) as Connector<DriverConnection>
 }
 
 /** Runs one statement on a driver connection of either dialect (`?` placeholders are rewritten to `$n` for pg). */
-export function run(db: TestDatabase, handleOrConnection: AnyConnection, sql: string, params: unknown[] = []): Promise<Row[]> {
+export function run(
+  db: TestDatabase,
+  handleOrConnection: AnyConnection,
+  sql: string,
+  params: unknown[] = [],
+): Promise<Row[]> {
   const connection = clientOf(handleOrConnection)
   if (db.dialect === 'postgres') {
     let index = 0
@@ -39,7 +52,9 @@ export function run(db: TestDatabase, handleOrConnection: AnyConnection, sql: st
     return (connection as pg.Client).query(text, params).then((result) => result.rows as Row[])
   }
   return new Promise((resolve, reject) => {
-    ;(connection as mysql.Connection).query(sql, params, (error, rows) => (error ? reject(error) : resolve(rows as Row[])))
+    ;(connection as mysql.Connection).query(sql, params, (error, rows) =>
+      error ? reject(error) : resolve(rows as Row[]),
+    )
   })
 }
 
@@ -86,7 +101,7 @@ export function urlWithDatabase(url: string, database: string): string {
 export function serverId(db: TestDatabase, handleOrConnection: AnyConnection): number {
   const connection = clientOf(handleOrConnection)
   return db.dialect === 'postgres'
-    ? ((connection as unknown as { processID: number }).processID)
+    ? (connection as unknown as { processID: number }).processID
     : ((connection as mysql.Connection).threadId as number)
 }
 
@@ -109,8 +124,14 @@ export async function sessionExists(db: TestDatabase, admin: Admin, id: number):
 export async function isRunning(db: TestDatabase, admin: Admin, id: number, marker: string): Promise<boolean> {
   const rows =
     db.dialect === 'postgres'
-      ? await admin.query(`SELECT 1 FROM pg_stat_activity WHERE pid = ? AND state = 'active' AND query LIKE ?`, [id, `%${marker}%`])
-      : await admin.query(`SELECT 1 FROM information_schema.PROCESSLIST WHERE ID = ? AND INFO LIKE ?`, [id, `%${marker}%`])
+      ? await admin.query(`SELECT 1 FROM pg_stat_activity WHERE pid = ? AND state = 'active' AND query LIKE ?`, [
+          id,
+          `%${marker}%`,
+        ])
+      : await admin.query(`SELECT 1 FROM information_schema.PROCESSLIST WHERE ID = ? AND INFO LIKE ?`, [
+          id,
+          `%${marker}%`,
+        ])
   return rows.length > 0
 }
 
@@ -119,7 +140,10 @@ export async function isRunning(db: TestDatabase, admin: Admin, id: number, mark
  * and Sync messages, mysql2's commands (query, ping, reset, execute…).
  * Returns a function reading the count.
  */
-export function countRoundTrips(db: TestDatabase, handleOrConnection: AnyConnection): { count(): number; statements: string[] } {
+export function countRoundTrips(
+  db: TestDatabase,
+  handleOrConnection: AnyConnection,
+): { count(): number; statements: string[] } {
   const connection = clientOf(handleOrConnection)
   const statements: string[] = []
   if (db.dialect === 'postgres') {
@@ -135,7 +159,9 @@ export function countRoundTrips(db: TestDatabase, handleOrConnection: AnyConnect
       return sync.apply(this, args)
     }
   } else {
-    const target = connection as unknown as { addCommand: (command: { sql?: string; constructor: { name: string } }) => unknown }
+    const target = connection as unknown as {
+      addCommand: (command: { sql?: string; constructor: { name: string } }) => unknown
+    }
     const addCommand = target.addCommand
     target.addCommand = function (this: unknown, command) {
       statements.push(command.sql ?? command.constructor.name)
@@ -150,7 +176,10 @@ export function sleep(millis: number): Promise<void> {
 }
 
 /** Polls `condition` until it holds (generous bound; returns whether it did). */
-export async function eventually(condition: () => Promise<boolean> | boolean, timeoutMillis = 10_000): Promise<boolean> {
+export async function eventually(
+  condition: () => Promise<boolean> | boolean,
+  timeoutMillis = 10_000,
+): Promise<boolean> {
   const deadline = Date.now() + timeoutMillis
   while (Date.now() < deadline) {
     if (await condition()) return true

@@ -7,7 +7,11 @@ import { createServer, type Server } from 'node:net'
  * pg go through a failed password exchange here. `passwords` collects what
  * clients sent (proof the exchange happened).
  */
-export async function startFakePostgresAuthServer(): Promise<{ port: number; passwords: string[]; close(): Promise<void> }> {
+export async function startFakePostgresAuthServer(): Promise<{
+  port: number
+  passwords: string[]
+  close(): Promise<void>
+}> {
   const passwords: string[] = []
   const server: Server = createServer((socket) => {
     socket.on('error', () => {})

@@ -69,7 +69,11 @@ export interface StockOptions {
  */
 export function stockSubject(db: TestDatabase, url: string, options: StockOptions): Subject {
   if (db.dialect === 'postgres') {
-    const pool = new pgDriver.Pool({ connectionString: url, max: options.max, connectionTimeoutMillis: options.acquireTimeoutMillis })
+    const pool = new pgDriver.Pool({
+      connectionString: url,
+      max: options.max,
+      connectionTimeoutMillis: options.acquireTimeoutMillis,
+    })
     pool.on('error', () => {})
     return {
       label: 'pg.Pool',
@@ -79,7 +83,11 @@ export function stockSubject(db: TestDatabase, url: string, options: StockOption
       patienceMillis: 1_000,
     }
   }
-  const pool = mysqlDriver.createPool({ uri: url, connectionLimit: options.max, connectTimeout: options.acquireTimeoutMillis })
+  const pool = mysqlDriver.createPool({
+    uri: url,
+    connectionLimit: options.max,
+    connectTimeout: options.acquireTimeoutMillis,
+  })
   pool.on('error' as 'connection', () => {})
   const internals = pool as unknown as { _allConnections: { length: number } }
   return {
@@ -140,7 +148,13 @@ export class Load {
 }
 
 /** One call, recorded; resolves when it settles or when its deadline plus the slack has passed. */
-export function call(subject: Subject, sql: string, deadlineMillis: number, into: Outcome[], slackMillis = SETTLE_SLACK_MILLIS): Promise<Outcome> {
+export function call(
+  subject: Subject,
+  sql: string,
+  deadlineMillis: number,
+  into: Outcome[],
+  slackMillis = SETTLE_SLACK_MILLIS,
+): Promise<Outcome> {
   const outcome: Outcome = { startedAt: performance.now(), endedAt: undefined, ok: false, error: undefined }
   into.push(outcome)
   const settled = subject.query(sql).then(
@@ -262,7 +276,9 @@ export function byApplicationName(admin: Admin, url: string): SessionFilter {
   return {
     url: parsed.toString(),
     count: async () =>
-      Number((await admin.query('SELECT COUNT(*)::int AS n FROM pg_stat_activity WHERE application_name = ?', [name]))[0]!.n),
+      Number(
+        (await admin.query('SELECT COUNT(*)::int AS n FROM pg_stat_activity WHERE application_name = ?', [name]))[0]!.n,
+      ),
     killAll: async () => {
       await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = ?', [name])
     },
@@ -290,7 +306,9 @@ export function byUser(db: TestDatabase, admin: Admin, url: string, user: string
         await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = ?', [user])
         return
       }
-      for (const row of await admin.query('SELECT ID AS id FROM information_schema.PROCESSLIST WHERE USER = ?', [user])) {
+      for (const row of await admin.query('SELECT ID AS id FROM information_schema.PROCESSLIST WHERE USER = ?', [
+        user,
+      ])) {
         await admin.query(`KILL ${Number(row.id)}`).catch(() => {})
       }
     },
@@ -298,7 +316,13 @@ export function byUser(db: TestDatabase, admin: Admin, url: string, user: string
 }
 
 /** Creates (or re-creates) a login user with a password, allowed into `database`. */
-export async function createUser(db: TestDatabase, admin: Admin, user: string, password: string, database: string): Promise<void> {
+export async function createUser(
+  db: TestDatabase,
+  admin: Admin,
+  user: string,
+  password: string,
+  database: string,
+): Promise<void> {
   if (db.dialect === 'postgres') {
     await admin.query(`DROP ROLE IF EXISTS ${user}`)
     await admin.query(`CREATE ROLE ${user} LOGIN PASSWORD '${password}'`)
@@ -316,7 +340,9 @@ export async function dropUser(db: TestDatabase, admin: Admin, user: string): Pr
 /** A statement that takes about `millis` on the server. */
 export function sleepSql(db: TestDatabase, millis: number, marker = 'kp_fault'): string {
   const seconds = (millis / 1_000).toFixed(3)
-  return db.dialect === 'postgres' ? `SELECT pg_sleep(${seconds}) /* ${marker} */` : `SELECT SLEEP(${seconds}) /* ${marker} */`
+  return db.dialect === 'postgres'
+    ? `SELECT pg_sleep(${seconds}) /* ${marker} */`
+    : `SELECT SLEEP(${seconds}) /* ${marker} */`
 }
 
 /** One row of the results table. */
@@ -410,7 +436,11 @@ export interface FaultResult {
  * recovery bound passed), then stops and measures the pool at rest and
  * after it is destroyed.
  */
-export async function faultUnderLoad(subject: Subject, sessions: SessionFilter, fault: LoadFault): Promise<FaultResult> {
+export async function faultUnderLoad(
+  subject: Subject,
+  sessions: SessionFilter,
+  fault: LoadFault,
+): Promise<FaultResult> {
   const watch = new ProcessWatch()
   const sampler = new SizeSampler(subject)
   const load = new Load(subject, fault.callers, fault.sql, fault.deadlineMillis).start()
@@ -447,7 +477,10 @@ export async function settle(
     atRest = { sessions: await sessions.count(), size: subject.size() }
     return atRest.sessions === atRest.size
   }, subject.patienceMillis)
-  await Promise.race([subject.destroy().catch(() => {}), new Promise((resolve) => setTimeout(resolve, subject.patienceMillis))])
+  await Promise.race([
+    subject.destroy().catch(() => {}),
+    new Promise((resolve) => setTimeout(resolve, subject.patienceMillis)),
+  ])
   let socketsLeft = -1
   await waitUntil(async () => (socketsLeft = await sessions.count()) === 0, subject.patienceMillis)
   watch?.stop()

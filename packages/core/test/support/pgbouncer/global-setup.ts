@@ -3,7 +3,10 @@ import { existsSync, mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { PGBOUNCER_UNAVAILABLE_VARIABLE as PGBOUNCER_UNAVAILABLE, PGBOUNCER_URL_VARIABLE as PGBOUNCER_URL } from '../../../src/testing/test-databases.js'
+import {
+  PGBOUNCER_UNAVAILABLE_VARIABLE as PGBOUNCER_UNAVAILABLE,
+  PGBOUNCER_URL_VARIABLE as PGBOUNCER_URL,
+} from '../../../src/testing/test-databases.js'
 
 const script = fileURLToPath(new URL('./pgbouncer.sh', import.meta.url))
 
@@ -27,7 +30,8 @@ export default function setup(): (() => void) | undefined {
     port = execFileSync(script, ['start', runDir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim()
   } catch (error) {
     const stderr = (error as { stderr?: string }).stderr ?? String(error)
-    process.env[PGBOUNCER_UNAVAILABLE] = `pgbouncer is installed but did not start: ${stderr.trim().split('\n').slice(-3).join(' / ')}`
+    process.env[PGBOUNCER_UNAVAILABLE] =
+      `pgbouncer is installed but did not start: ${stderr.trim().split('\n').slice(-3).join(' / ')}`
     return undefined
   }
   const upstream = new URL((process.env.PG_URL ?? '').trim() || 'postgres://postgres@127.0.0.1:5432/test')
