@@ -5,6 +5,7 @@ import type { ConnectionHandle, InterruptScope, TransactionState } from './conne
 import type { ResolvedConnectorOptions } from './connector-options.js'
 import { askSafely } from './ask-safely.js'
 import { BrokenWatch } from './broken-watch.js'
+import { IdleWaiters } from './idle-waiters.js'
 import { closeWithin } from './close-within.js'
 import { MysqlSessionState, type MysqlPacket } from './mysql-session-state.js'
 import { MYSQL_SESSION_CHANGE } from './session-change-detector.js'
@@ -70,7 +71,7 @@ export class MysqlConnectionHandle implements ConnectionHandle<mysql.Connection>
   /** The statement-timeout assignment for this server, or none. */
   #timeoutAssignment: string | undefined = undefined
   #closing: Promise<void> | undefined = undefined
-  #idleWaiters: Array<() => void> = []
+  readonly #idleWaiters = new IdleWaiters()
 
   constructor(connection: mysql.Connection, settings: MysqlHandleSettings) {
     this.client = connection
@@ -127,7 +128,7 @@ export class MysqlConnectionHandle implements ConnectionHandle<mysql.Connection>
 
   whenIdle(): Promise<void> {
     if (!this.isBusy() || this.isBroken()) return Promise.resolve()
-    return new Promise<void>((resolve) => this.#idleWaiters.push(resolve))
+    return this.#idleWaiters.wait()
   }
 
   isSessionChanged(): boolean {
@@ -225,7 +226,7 @@ export class MysqlConnectionHandle implements ConnectionHandle<mysql.Connection>
     const healthy = !this.isBroken() && !this.isBusy()
     this.#broken.closed(new Error(`connection to ${this.#settings.target} was closed`))
     this.#guard?.stop()
-    this.#wakeIdleWaiters()
+    this.#idleWaiters.wakeAll()
     const stream = this.#internals.stream
     // mysql2's destroy() is only stream.end(), a half-close: destroy the socket itself.
     const destroy = (): void => {
@@ -249,14 +250,7 @@ export class MysqlConnectionHandle implements ConnectionHandle<mysql.Connection>
     this.#broken.record(error, this.#settings.password)
     this.#guard?.stop()
     // A broken connection never becomes idle: whoever waits for that is told now.
-    this.#wakeIdleWaiters()
-  }
-
-  #wakeIdleWaiters(): void {
-    if (this.#idleWaiters.length === 0) return
-    const waiters = this.#idleWaiters
-    this.#idleWaiters = []
-    for (const wake of waiters) wake()
+    this.#idleWaiters.wakeAll()
   }
 
   /** The guard saw a request go unanswered too long: the path is dead, so is the connection. */
@@ -292,7 +286,7 @@ export class MysqlConnectionHandle implements ConnectionHandle<mysql.Connection>
       handlePacket.call(this, packet)
       if (packet == null || command == null || this._command === command) return
       handle.#session.observeFinalPacket(packet)
-      if (this._command == null && this._commands.length === 0) handle.#wakeIdleWaiters()
+      if (this._command == null && this._commands.length === 0) handle.#idleWaiters.wakeAll()
     }
   }
 

@@ -5,6 +5,7 @@ import type { ConnectionHandle, InterruptScope, TransactionState } from './conne
 import type { ResolvedConnectorOptions } from './connector-options.js'
 import { askSafely } from './ask-safely.js'
 import { BrokenWatch } from './broken-watch.js'
+import { IdleWaiters } from './idle-waiters.js'
 import { closeWithin } from './close-within.js'
 import { sendCancelRequest } from './postgres-cancel-request.js'
 import { POSTGRES_SESSION_CHANGE } from './session-change-detector.js'
@@ -85,7 +86,7 @@ export class PostgresConnectionHandle implements ConnectionHandle<pg.Client> {
   /** Connected: ParameterStatus messages from now on mean a setting changed. */
   #ready = false
   #closing: Promise<void> | undefined = undefined
-  #idleWaiters: Array<() => void> = []
+  readonly #idleWaiters = new IdleWaiters()
   /** pg emits 'drain' after every statement: listened to only while someone waits for idle. */
   readonly #onDrain = (): void => {
     if (!this.isBusy()) this.#wakeIdleWaiters()
@@ -161,8 +162,8 @@ export class PostgresConnectionHandle implements ConnectionHandle<pg.Client> {
 
   whenIdle(): Promise<void> {
     if (!this.isBusy() || this.isBroken()) return Promise.resolve()
-    if (this.#idleWaiters.length === 0) this.client.on('drain', this.#onDrain)
-    return new Promise<void>((resolve) => this.#idleWaiters.push(resolve))
+    if (this.#idleWaiters.size === 0) this.client.on('drain', this.#onDrain)
+    return this.#idleWaiters.wait()
   }
 
   isSessionChanged(): boolean {
@@ -290,11 +291,9 @@ export class PostgresConnectionHandle implements ConnectionHandle<pg.Client> {
   }
 
   #wakeIdleWaiters(): void {
-    if (this.#idleWaiters.length === 0) return
-    const waiters = this.#idleWaiters
-    this.#idleWaiters = []
+    if (this.#idleWaiters.size === 0) return
     this.client.off('drain', this.#onDrain)
-    for (const wake of waiters) wake()
+    this.#idleWaiters.wakeAll()
   }
 
   /** The guard saw a request go unanswered too long: the path is dead, so is the connection. */
