@@ -25,6 +25,7 @@ import {
   type Outcome,
   type SessionFilter,
   type Subject,
+  expectHealthy as expectHealthyFault,
 } from './support/fault-harness.js'
 
 /*
@@ -82,36 +83,14 @@ describe.each(testDatabases())('the pool under network faults on $dialect', (db)
     return stockSubject(db, filter.url, { max: MAX, acquireTimeoutMillis: ACQUIRE_TIMEOUT_MILLIS })
   }
 
-  function record(
+  const record = (
     fault: string,
     subject: Subject,
     result: Pick<FaultResult, 'tally' | 'recoveryMillis' | 'socketsLeft'>,
     note?: string,
-  ): void {
-    const { served, failed, hung } = result.tally
-    report.add({
-      fault,
-      database: db.dialect,
-      pool: subject.label,
-      recoveryMillis: result.recoveryMillis,
-      served,
-      failed,
-      hung,
-      socketsLeft: result.socketsLeft,
-      ...(note ? { note } : {}),
-    })
-  }
+  ): void => report.record(fault, db.dialect, subject, result, note)
 
-  /** What every fault asserts of our pool. */
-  function expectHealthy(result: FaultResult): void {
-    expect(result.unhandled).toEqual([])
-    expect(result.tally.hung).toBe(0)
-    expect(result.recoveryMillis).toBeDefined()
-    expect(result.recoveryMillis!).toBeLessThanOrEqual(RECOVERY_BOUND_MILLIS)
-    expect(result.maxSize).toBeLessThanOrEqual(MAX)
-    expect(result.atRest.sessions).toBe(result.atRest.size)
-    expect(result.socketsLeft).toBe(0)
-  }
+  const expectHealthy = (result: FaultResult): void => expectHealthyFault(result, MAX, RECOVERY_BOUND_MILLIS)
 
   // ------------------------------------------------------- reset mid-load
 

@@ -26,6 +26,7 @@ import {
   type OurSubject,
   type SessionFilter,
   type Subject,
+  expectHealthy as expectHealthyFault,
 } from './support/fault-harness.js'
 
 /*
@@ -95,35 +96,14 @@ describe.each([
     return stockSubject(db, filter.url, { max: MAX, acquireTimeoutMillis: ACQUIRE_TIMEOUT_MILLIS })
   }
 
-  function record(
+  const record = (
     fault: string,
     subject: Subject,
     result: Pick<FaultResult, 'tally' | 'recoveryMillis' | 'socketsLeft'>,
     note?: string,
-  ): void {
-    const { served, failed, hung } = result.tally
-    report.add({
-      fault,
-      database: dialect,
-      pool: subject.label,
-      recoveryMillis: result.recoveryMillis,
-      served,
-      failed,
-      hung,
-      socketsLeft: result.socketsLeft,
-      ...(note ? { note } : {}),
-    })
-  }
+  ): void => report.record(fault, dialect, subject, result, note)
 
-  function expectHealthy(result: FaultResult): void {
-    expect(result.unhandled).toEqual([])
-    expect(result.tally.hung).toBe(0)
-    expect(result.recoveryMillis).toBeDefined()
-    expect(result.recoveryMillis!).toBeLessThanOrEqual(RECOVERY_BOUND_MILLIS)
-    expect(result.maxSize).toBeLessThanOrEqual(MAX)
-    expect(result.atRest.sessions).toBe(result.atRest.size)
-    expect(result.socketsLeft).toBe(0)
-  }
+  const expectHealthy = (result: FaultResult): void => expectHealthyFault(result, MAX, RECOVERY_BOUND_MILLIS)
 
   // ------------------------------------------------------ restart under load
 

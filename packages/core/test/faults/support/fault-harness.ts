@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { createRequire } from 'node:module'
 import type pg from 'pg'
 import type mysql from 'mysql2'
+import { expect } from 'vitest'
 import { createPool, type Pool, type PoolOptions } from '../../../src/index.js'
 import type { ConnectorOptions } from '../../../src/connector/connector-options.js'
 import type { TestDatabase } from '../../../src/testing/index.js'
@@ -368,6 +369,28 @@ export class FaultReport {
     this.rows.push(row)
   }
 
+  /** One fault's result for one pool. */
+  record(
+    fault: string,
+    database: string,
+    subject: Subject,
+    result: Pick<FaultResult, 'tally' | 'recoveryMillis' | 'socketsLeft'>,
+    note?: string,
+  ): void {
+    const { served, failed, hung } = result.tally
+    this.add({
+      fault,
+      database,
+      pool: subject.label,
+      recoveryMillis: result.recoveryMillis,
+      served,
+      failed,
+      hung,
+      socketsLeft: result.socketsLeft,
+      ...(note ? { note } : {}),
+    })
+  }
+
   print(title: string): void {
     if (this.rows.length === 0) return
     const lines = [
@@ -485,4 +508,15 @@ export async function settle(
   await waitUntil(async () => (socketsLeft = await sessions.count()) === 0, subject.patienceMillis)
   watch?.stop()
   return { atRest, socketsLeft }
+}
+
+/** What every fault asserts of our pool. */
+export function expectHealthy(result: FaultResult, max: number, recoveryBoundMillis: number): void {
+  expect(result.unhandled).toEqual([])
+  expect(result.tally.hung).toBe(0)
+  expect(result.recoveryMillis).toBeDefined()
+  expect(result.recoveryMillis!).toBeLessThanOrEqual(recoveryBoundMillis)
+  expect(result.maxSize).toBeLessThanOrEqual(max)
+  expect(result.atRest.sessions).toBe(result.atRest.size)
+  expect(result.socketsLeft).toBe(0)
 }
