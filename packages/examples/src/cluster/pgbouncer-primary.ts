@@ -6,7 +6,7 @@ import { sql } from 'kysely'
 import type { ExampleDatabase } from '../shared/databases.js'
 import { createPooledKysely } from '../shared/dialect.js'
 import { WORKER_SETTINGS_VARIABLE, type WorkerSettings } from './messages.js'
-import { exited, nextMessage, type WorkerReport } from './primary.js'
+import { exited, nextMessage, workerReports, type WorkerReport } from './primary.js'
 
 export interface PgBouncerClusterOptions {
   /** The server itself: where the primary counts server connections. */
@@ -119,12 +119,7 @@ export async function runPgBouncerCluster(options: PgBouncerClusterOptions): Pro
         peakServerConnections: peakServer,
         peakServerConnectionsOfUserAndDatabase: peakServerAll,
         queries: done.reduce((sum, message) => sum + message.queries, 0),
-        workerReports: done.map((message, i) => ({
-          pid: workers[i]!.process.pid ?? 0,
-          max: message.max,
-          peakSize: message.peakSize,
-          queries: message.queries,
-        })),
+        workerReports: workerReports(workers, done),
       }
     } finally {
       await Promise.all(workers.map(exited))

@@ -108,12 +108,7 @@ export async function runClusterPrimary(options: ClusterOptions): Promise<Cluste
         countedBy: marker.description,
         baseline,
         peakServerConnections: peak,
-        workerReports: done.map((message, i) => ({
-          pid: workers[i]!.process.pid ?? 0,
-          max: message.max,
-          peakSize: message.peakSize,
-          queries: message.queries,
-        })),
+        workerReports: workerReports(workers, done),
       }
     } finally {
       await Promise.all(workers.map(exited))
@@ -121,6 +116,16 @@ export async function runClusterPrimary(options: ClusterOptions): Promise<Cluste
   } finally {
     await monitor.db.destroy()
   }
+}
+
+/** What each worker reported at the end, with its pid. */
+export function workerReports(workers: readonly Worker[], done: readonly Message<'done'>[]): WorkerReport[] {
+  return done.map((message, i) => ({
+    pid: workers[i]!.process.pid ?? 0,
+    max: message.max,
+    peakSize: message.peakSize,
+    queries: message.queries,
+  }))
 }
 
 export type Message<T extends WorkerMessage['type']> = Extract<WorkerMessage, { type: T }>
