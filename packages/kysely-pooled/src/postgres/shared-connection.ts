@@ -1,0 +1,118 @@
+import type { Lease, PostgresClient as Client, PostgresQueryResult as PgQueryResult } from '@kysely-pooled/core'
+import type { CompiledQuery, QueryResult } from 'kysely'
+import { extendStackTrace } from '../shared/extend-stack-trace.js'
+import { toKyselyResult } from './postgres-result.js'
+
+/** The parts of a pg 8.23 `Client` pipelining reads and sets (see pg/lib/client.js). */
+interface PipelineClient {
+  /** Read on every send: while true, queued queries go out without waiting for the previous one. */
+  pipeline: boolean
+  _queryable: boolean
+  _ending: boolean
+}
+
+/**
+ * One pool lease lent to pipelined statements of many callers. The lease is
+ * taken like any other (same `max`, queue, events) and given back as soon as
+ * no statement is in flight, with pipeline mode off again: the pool's release
+ * hygiene then sees an ordinary idle connection. Only statements that need
+ * no session run here (see `pipelineRouter`), each with its own Sync, so a
+ * failed one fails alone and no transaction ever spans two of them.
+ */
+export class SharedConnection {
+  readonly lease: Lease<Client>
+  readonly #client: Client
+  readonly #pg: PipelineClient
+  /** Statements sent and not yet answered. */
+  inFlight = 0
+  /** Takes new statements: false once rotated out, broken or handed back. */
+  accepting = true
+  readonly #retireAt: number
+  readonly #onIdle: (connection: SharedConnection) => void
+
+  constructor(lease: Lease<Client>, rotateMillis: number, onIdle: (connection: SharedConnection) => void) {
+    this.lease = lease
+    this.#client = lease.connection
+    this.#pg = this.#client as unknown as PipelineClient
+    this.#pg.pipeline = true
+    this.#retireAt = performance.now() + rotateMillis
+    this.#onIdle = onIdle
+  }
+
+  /** Still fit for a new statement; a lease held past its rotation time takes no more (leak and lease limits stay meaningful). */
+  get usable(): boolean {
+    if (!this.accepting) return false
+    const pg = this.#pg
+    if (!pg._queryable || pg._ending || !this.lease.isHeld || performance.now() >= this.#retireAt) {
+      this.accepting = false
+    }
+    return this.accepting
+  }
+
+  run<R>(compiledQuery: CompiledQuery, signal: AbortSignal | undefined): Promise<QueryResult<R>> {
+    this.inFlight++
+    const sent = this.#client.query(compiledQuery.sql, compiledQuery.parameters as unknown[]).then(
+      (result: PgQueryResult) => {
+        this.#ended()
+        return toKyselyResult<R>(result)
+      },
+      (error: unknown) => {
+        this.#ended()
+        throw extendStackTrace(this.#explain(error), new Error())
+      },
+    )
+    return signal === undefined ? sent : abandonOnAbort(sent, signal)
+  }
+
+  /** Pipeline mode off: the connection goes back to the pool as an ordinary one. */
+  detach(): void {
+    this.accepting = false
+    this.#pg.pipeline = false
+  }
+
+  #ended(): void {
+    if (--this.inFlight === 0) this.#onIdle(this)
+  }
+
+  /** A connection-level failure reached every statement in flight: say so, and that nothing was retried. */
+  #explain(error: unknown): unknown {
+    const pg = this.#pg
+    if (pg._queryable && !pg._ending) return error
+    this.accepting = false
+    const message = error instanceof Error ? error.message : String(error)
+    return new Error(
+      `kysely-pooled: the shared (pipelined) connection failed while this statement was in flight; it may or may not have run, and it was not retried: ${message}`,
+      { cause: error },
+    )
+  }
+}
+
+/**
+ * An aborted caller is rejected at once with the signal's reason; the
+ * statement itself runs to its end on the shared connection (a cancel
+ * request there could hit another caller's statement) and its result is
+ * dropped. `statementTimeoutMillis` still bounds it on the server.
+ */
+export function abandonOnAbort<T>(sent: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) {
+    sent.catch(() => undefined)
+    return Promise.reject(signal.reason)
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => {
+      sent.catch(() => undefined)
+      reject(signal.reason)
+    }
+    signal.addEventListener('abort', onAbort, { once: true })
+    sent.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort)
+        resolve(value)
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort)
+        reject(error)
+      },
+    )
+  })
+}
