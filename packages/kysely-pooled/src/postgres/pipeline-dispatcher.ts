@@ -2,7 +2,10 @@ import type { AcquireOptions, Lease, Pool, PostgresClient as Client } from '@kys
 import type { CompiledQuery, QueryResult } from 'kysely'
 import type { AbortOptions } from '../shared/abort-options.js'
 import type { SharedTarget } from '../shared/statement-route.js'
-import { abandonOnAbort, SharedConnection } from './shared-connection.js'
+import type { SessionHolder } from '../shared/statement-route.js'
+import { abandonOnAbort, SharedConnection, type SharedConnectionOwner } from './shared-connection.js'
+
+const RESOLVED = Promise.resolve()
 
 /** Statements in flight on one shared connection at most; beyond it, another connection (or the pool's queue). */
 export const DEFAULT_PIPELINE_DEPTH = 16
@@ -25,12 +28,12 @@ export interface PipelineDispatcherSettings {
  * exclusive below `max`); else the least loaded shared connection below
  * `depth`; else the statement waits for a lease in the pool's queue like any
  * caller (`acquireTimeoutMillis`, `maxWaiting`, its abort signal). A shared
- * lease goes back to the pool once nothing is in flight on it (after the
- * current tick, so a caller's next statement can reuse it), and takes no new
- * statements after its rotation time, so leak detection and `maxLeaseMillis`
- * keep their meaning and exclusive callers queued in the pool get their turn.
+ * lease goes back to the pool once nothing is in flight on it and no handle
+ * pins it (see `SharedConnection`), and takes no new statements after its
+ * rotation time, so leak detection and `maxLeaseMillis` keep their meaning
+ * and exclusive callers queued in the pool get their turn.
  */
-export class PipelineDispatcher implements SharedTarget {
+export class PipelineDispatcher implements SharedTarget, SharedConnectionOwner {
   readonly #pool: Pool<Client>
   readonly #depth: number
   readonly #max: number
@@ -41,7 +44,6 @@ export class PipelineDispatcher implements SharedTarget {
   #growing = 0
   /** The latest lease being acquired, and how many statements wait for it rather than queue on their own. */
   #growth: { readonly done: Promise<unknown>; riders: number } | undefined
-  readonly #onIdle = (connection: SharedConnection): void => this.#scheduleRelease(connection)
 
   constructor(settings: PipelineDispatcherSettings) {
     this.#pool = settings.pool
@@ -61,25 +63,29 @@ export class PipelineDispatcher implements SharedTarget {
     return this.#shared
   }
 
-  run<R>(compiledQuery: CompiledQuery, options: AbortOptions | undefined): Promise<QueryResult<R>> {
+  run<R>(
+    compiledQuery: CompiledQuery,
+    options: AbortOptions | undefined,
+    holder?: SessionHolder,
+  ): Promise<QueryResult<R>> {
     const signal = options?.signal
     if (signal?.aborted) {
       return Promise.reject(signal.reason)
     }
     const connection = this.#place()
     if (connection !== undefined) {
-      return connection.run<R>(compiledQuery, signal)
+      return connection.run<R>(compiledQuery, signal, holder)
     }
     const growth = this.#growth
     if (growth !== undefined && growth.riders < this.#depth - 1) {
       // A lease is on its way with room for this one: wait for it and place
       // again (a failed acquire sends the riders to acquire on their own).
       growth.riders++
-      const again = (): Promise<QueryResult<R>> => this.run<R>(compiledQuery, options)
+      const again = (): Promise<QueryResult<R>> => this.run<R>(compiledQuery, options, holder)
       const placed = growth.done.then(again, again)
       return signal === undefined ? placed : abandonOnAbort(placed, signal)
     }
-    return this.#grow<R>(compiledQuery, signal)
+    return this.#grow<R>(compiledQuery, signal, holder)
   }
 
   /** Where a statement goes now, or `undefined`: take a new lease. */
@@ -96,7 +102,7 @@ export class PipelineDispatcher implements SharedTarget {
     if (best === undefined) return undefined
     if (!best.usable) {
       // Rotated out or broken: it drains (or goes back now); look again without it.
-      if (best.inFlight === 0) this.#release(best)
+      if (best.idle) void this.idle(best)
       return this.#place()
     }
     if (best.inFlight === 0) return best
@@ -106,10 +112,15 @@ export class PipelineDispatcher implements SharedTarget {
     return best
   }
 
-  async #grow<R>(compiledQuery: CompiledQuery, signal: AbortSignal | undefined): Promise<QueryResult<R>> {
+  async #grow<R>(
+    compiledQuery: CompiledQuery,
+    signal: AbortSignal | undefined,
+    holder: SessionHolder | undefined,
+  ): Promise<QueryResult<R>> {
     let lease: Lease<Client>
     this.#growing++
-    const acquiring = this.#pool.acquire(signal ? ({ signal } satisfies AcquireOptions) : undefined)
+    const site = holder?.site
+    const acquiring = this.#pool.acquire(signal || site ? ({ signal, site } satisfies AcquireOptions) : undefined)
     const growth = (this.#growth = { done: acquiring, riders: 0 })
     try {
       lease = await acquiring
@@ -117,28 +128,28 @@ export class PipelineDispatcher implements SharedTarget {
       this.#growing--
       if (this.#growth === growth) this.#growth = undefined
     }
-    const connection = new SharedConnection(lease, this.#rotateMillis, this.#onIdle)
+    const connection = new SharedConnection(lease, this.#rotateMillis, this)
     this.#shared.push(connection)
-    return connection.run<R>(compiledQuery, signal)
+    return connection.run<R>(compiledQuery, signal, holder)
   }
 
-  #scheduleRelease(connection: SharedConnection): void {
-    if (connection.accepting) {
-      // After this tick: a caller's next statement reuses the connection.
-      setImmediate(() => {
-        if (connection.inFlight === 0) this.#release(connection)
-      })
-    } else {
-      this.#release(connection)
-    }
-  }
-
-  #release(connection: SharedConnection): void {
-    const index = this.#shared.indexOf(connection)
-    if (index < 0) return
-    this.#shared.splice(index, 1)
+  /** @internal Nothing in flight, no pins: the lease goes back to the pool. */
+  idle(connection: SharedConnection): Promise<void> {
+    if (!this.#remove(connection)) return RESOLVED
     connection.detach()
     // The pool's release does the hygiene as for any lease; a broken connection is closed and replaced.
-    if (connection.lease.isHeld) void connection.lease.release().catch(() => undefined)
+    return connection.lease.isHeld ? connection.lease.release().catch(() => undefined) : RESOLVED
+  }
+
+  /** @internal A handle took the connection over. */
+  claimed(connection: SharedConnection): void {
+    this.#remove(connection)
+  }
+
+  #remove(connection: SharedConnection): boolean {
+    const index = this.#shared.indexOf(connection)
+    if (index < 0) return false
+    this.#shared.splice(index, 1)
+    return true
   }
 }
