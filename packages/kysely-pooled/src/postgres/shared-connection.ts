@@ -147,7 +147,10 @@ export class SharedConnection implements SharedSession {
   /** A connection-level failure reached every statement in flight: say so, and that nothing was retried. */
   #explain(error: unknown): unknown {
     const pg = this.#pg
-    if (pg._queryable && !pg._ending) return error
+    // The server's own goodbye (57P01 terminated, 57P02 crash, …) comes as an ErrorResponse before the socket closes.
+    const code = (error as { code?: unknown } | null)?.code
+    const serverGoodbye = typeof code === 'string' && (code.startsWith('57P') || code.startsWith('08'))
+    if (pg._queryable && !pg._ending && !serverGoodbye) return error
     this.accepting = false
     const message = error instanceof Error ? error.message : String(error)
     return new Error(
