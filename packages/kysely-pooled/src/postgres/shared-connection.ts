@@ -54,7 +54,6 @@ export class SharedConnection implements SharedSession {
     this.lease = lease
     this.#client = lease.connection
     this.#pg = this.#client as unknown as PipelineClient
-    this.#pg.pipeline = true
     this.#retireAt = performance.now() + rotateMillis
     this.#owner = owner
   }
@@ -83,7 +82,9 @@ export class SharedConnection implements SharedSession {
     signal: AbortSignal | undefined,
     holder: SessionHolder | undefined,
   ): Promise<QueryResult<R>> {
-    this.inFlight++
+    // Pipeline mode only while statements are in flight: an idle connection,
+    // pinned or not, is an ordinary one (whatever the pool does with it then).
+    if (this.inFlight++ === 0) this.#pg.pipeline = true
     if (holder !== undefined) {
       this.pins++
       holder.pin(this)
@@ -101,10 +102,9 @@ export class SharedConnection implements SharedSession {
     return signal === undefined ? sent : abandonOnAbort(sent, signal)
   }
 
-  /** Pipeline mode off: the connection goes back to the pool (or to its claimer) as an ordinary one. */
+  /** No more statements: the connection goes back to the pool (or to its claimer); it is out of pipeline mode once idle. */
   detach(): void {
     this.accepting = false
-    this.#pg.pipeline = false
   }
 
   unpin(): Promise<void> {
@@ -135,6 +135,7 @@ export class SharedConnection implements SharedSession {
 
   #ended(): void {
     if (--this.inFlight > 0) return
+    this.#pg.pipeline = false
     if (this.#drained !== undefined) {
       const drained = this.#drained
       this.#drained = undefined
