@@ -90,13 +90,18 @@ export class PipelineDispatcher implements SharedTarget, SharedConnectionOwner {
 
   /** Where a statement goes now, or `undefined`: take a new lease. */
   #place(): SharedConnection | undefined {
+    // Load: statements in flight plus handles pinning the connection (a
+    // db.connection() that may claim it): fewer pins, fewer claims that collide.
     let best: SharedConnection | undefined
+    let bestLoad = Infinity
     const shared = this.#shared
     for (let i = 0; i < shared.length; i++) {
       const candidate = shared[i]!
-      if (candidate.accepting && (best === undefined || candidate.inFlight < best.inFlight)) {
+      const load = candidate.inFlight + candidate.pins
+      if (candidate.accepting && load < bestLoad) {
         best = candidate
-        if (best.inFlight === 0) break
+        bestLoad = load
+        if (load === 0) break
       }
     }
     if (best === undefined) return undefined
