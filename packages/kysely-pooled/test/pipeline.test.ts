@@ -176,6 +176,25 @@ describe.each(testTargets().filter((target) => target.dialect === 'postgres'))(
       })
     }
 
+    it('returns every lease when two statements start at once on one db.connection() of a fresh pool', async () => {
+      // The first waits for a new lease; Kysely runs the second after it, which claims it.
+      const fresh = pipelineDialect(2)
+      const racing = new Kysely<DB>({ dialect: fresh })
+      try {
+        const values = await racing.connection().execute(async (conn) => {
+          const [a, b] = await Promise.all([
+            sql<{ v: number }>`select 1 as v`.execute(conn),
+            sql<{ v: number }>`select 2 as v`.execute(conn),
+          ])
+          return [a.rows[0]?.v, b.rows[0]?.v]
+        })
+        expect(values).toEqual([1, 2])
+        await expect.poll(() => fresh.pool.stats().used).toBe(0)
+      } finally {
+        await racing.destroy()
+      }
+    })
+
     it('hands a connection back out of pipeline mode: a stream (pg-cursor, refused in pipeline mode) runs on it next', async () => {
       const one = new Kysely<DB>({ dialect: pipelineDialect(1, 5_000, Cursor) })
       try {

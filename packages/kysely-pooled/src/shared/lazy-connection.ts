@@ -76,7 +76,9 @@ export class LazyConnection implements DatabaseConnection, SessionHolder {
 
   /** @internal A shared target keeps the session of this handle's statement for it. */
   pin(session: SharedSession): void {
-    if (this.#released || this.#session !== undefined) {
+    // A pin that arrives late (its statement waited for a lease) finds the
+    // handle bound, binding or released: the session is not needed.
+    if (this.#released || this.#session !== undefined || this.#binding !== undefined) {
       void session.unpin()
     } else {
       this.#session = session
