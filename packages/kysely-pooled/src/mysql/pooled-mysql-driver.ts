@@ -13,7 +13,7 @@ export class PooledMysqlDriver extends PooledDriver<Connection> {
     return new PooledMysqlConnection(lease)
   }
 
-  async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
+  protected async begin(connection: LeaseConnection<Connection>, settings: TransactionSettings): Promise<void> {
     if (settings.isolationLevel || settings.accessMode) {
       const parts: string[] = []
       if (settings.isolationLevel) {

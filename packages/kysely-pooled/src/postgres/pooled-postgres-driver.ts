@@ -26,7 +26,7 @@ export class PooledPostgresDriver extends PooledDriver<Client> {
     return new PooledPostgresConnection(lease, this.#cursor)
   }
 
-  async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
+  protected async begin(connection: LeaseConnection<Client>, settings: TransactionSettings): Promise<void> {
     let sql = 'begin'
     if (settings.isolationLevel || settings.accessMode) {
       sql = 'start transaction'

@@ -11,8 +11,10 @@ import {
 } from 'kysely'
 import type { AbortOptions } from './abort-options.js'
 import type { DialectPools, PoolGeneration } from './dialect-pools.js'
-import { LeaseConnection } from './lease-connection.js'
+import { LazyConnection, type Binder } from './lazy-connection.js'
+import type { LeaseConnection } from './lease-connection.js'
 import type { ConnectionHook } from './pooled-dialect-config.js'
+import { ALWAYS_BIND, type StatementRouter } from './statement-route.js'
 
 /** What a dialect hands each of its drivers (one per Kysely instance). */
 export interface PooledDriverSettings<C> {
@@ -29,9 +31,11 @@ export interface PooledDriverSettings<C> {
 }
 
 /**
- * The part of a Kysely `Driver` that is the same for every database: acquire
- * and release through the core pool, savepoints, rollback, destroy. The
- * subclasses only say how their database begins and commits.
+ * The part of a Kysely `Driver` that is the same for every database: lazy
+ * binding (see `LazyConnection`), acquire and release through the core pool,
+ * savepoints, rollback, destroy. The subclasses only say how their database
+ * begins and commits, and may route statements of unbound handles elsewhere
+ * (`createRouter`).
  */
 export abstract class PooledDriver<C> implements Driver {
   readonly #settings: PooledDriverSettings<C>
@@ -41,6 +45,9 @@ export abstract class PooledDriver<C> implements Driver {
   /** Where the call that made Kysely init this driver came from (see `init`). */
   #initSite: AcquireOptions['site']
   readonly #hasHooks: boolean
+  #binder!: Binder
+  /** Handles of this driver bound to an exclusive connection right now. */
+  #exclusive = 0
 
   constructor(settings: PooledDriverSettings<C>) {
     this.#settings = settings
@@ -52,7 +59,26 @@ export abstract class PooledDriver<C> implements Driver {
 
   protected abstract createConnection(lease: Lease<C>): LeaseConnection<C>
 
-  abstract beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void>
+  /** Sends the database's begin on a bound connection. */
+  protected abstract begin(connection: LeaseConnection<C>, settings: TransactionSettings): Promise<void>
+
+  /**
+   * Where the statements of unbound handles go. The default binds on the
+   * first statement. Called by `init`, once the pool is known.
+   */
+  protected createRouter(_pool: Pool<C>): StatementRouter {
+    return ALWAYS_BIND
+  }
+
+  /** Exclusive connections this driver's handles hold now (an estimate of the pool's use, for routers). */
+  protected get exclusiveCount(): number {
+    return this.#exclusive
+  }
+
+  /** Whether the dialect has connection hooks (they need a connection of the handle's own). */
+  protected get hasHooks(): boolean {
+    return this.#hasHooks
+  }
 
   abstract commitTransaction(connection: DatabaseConnection): Promise<void>
 
@@ -65,15 +91,40 @@ export abstract class PooledDriver<C> implements Driver {
     this.#initSite = captureAcquireSite(this.init)
     this.#generation = await this.#settings.pools.attach(options)
     this.#pool = this.#generation.pool
+    this.#binder = {
+      router: this.createRouter(this.#pool),
+      bind: (signal, site) => this.#bind(signal, site) as Promise<LeaseConnection<unknown>>,
+      release: (connection) => this.#release(connection as LeaseConnection<C>),
+    }
   }
 
-  async acquireConnection(options?: AbortOptions): Promise<DatabaseConnection> {
+  /**
+   * A handle that holds no connection yet (see `LazyConnection`). Not
+   * `async`: Kysely gets a resolved promise, no frame. The acquire site is
+   * taken here, where the application's frames are still on the stack.
+   */
+  acquireConnection(options?: AbortOptions): Promise<DatabaseConnection> {
     const signal = options?.signal
-    const site = this.#initSite
+    if (signal?.aborted) {
+      return Promise.reject(signal.reason)
+    }
+    if (this.#generation === undefined) {
+      return Promise.reject(new Error('driver has already been destroyed'))
+    }
+    let site = this.#initSite
+    if (site !== undefined) {
+      this.#initSite = undefined
+    } else if (this.#pool.config.leakDetectionMillis > 0) {
+      site = captureAcquireSite(this.acquireConnection)
+    }
+    return Promise.resolve(new LazyConnection(this.#binder, signal, site))
+  }
+
+  /** What `acquireConnection` did before lazy binding: an exclusive lease, hooks run. */
+  async #bind(signal: AbortSignal | undefined, site: AcquireOptions['site']): Promise<LeaseConnection<C>> {
     // Passing the signal lets an aborted caller leave the pool's queue at once.
     let acquireOptions: AcquireOptions | undefined
     if (site !== undefined) {
-      this.#initSite = undefined
       acquireOptions = { signal, site }
     } else if (signal) {
       acquireOptions = { signal }
@@ -89,12 +140,19 @@ export abstract class PooledDriver<C> implements Driver {
     // The common path (no hooks, or a session the hooks already prepared)
     // awaits nothing after the acquire.
     if (this.#hasHooks) {
-      const preparing = this.#prepareIfNeeded(connection, lease, options)
+      const preparing = this.#prepareIfNeeded(connection, lease, signal ? { signal } : undefined)
       if (preparing) {
         await preparing
       }
     }
+    this.#exclusive++
     return connection
+  }
+
+  async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
+    // A transaction needs a session of its own: bind before the first statement.
+    const bound = await asLazy(connection).bind()
+    await this.begin(bound as LeaseConnection<C>, settings)
   }
 
   async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
@@ -102,7 +160,7 @@ export abstract class PooledDriver<C> implements Driver {
       await connection.executeQuery(CompiledQuery.raw('rollback'))
     } catch (error) {
       // As the stock Postgres driver: a connection that cannot roll back is closed, not reused.
-      asLeaseConnection(connection).markForDiscard()
+      asLazy(connection).bound?.markForDiscard()
       throw error
     }
   }
@@ -136,12 +194,16 @@ export abstract class PooledDriver<C> implements Driver {
   releaseConnection(connection: DatabaseConnection): Promise<void> {
     // Not `async`: the pool's promise is handed on as it is, with no extra
     // frame or tick per query.
-    if (!(connection instanceof LeaseConnection)) {
+    if (!(connection instanceof LazyConnection)) {
       return Promise.reject(notOurs())
     }
+    return connection.release()
+  }
+
+  #release(leased: LeaseConnection<C>): Promise<void> {
+    this.#exclusive--
     // The pool does the hygiene: whatever Kysely left open (a transaction of
     // `db.connection()`, a failed commit) is rolled back before reuse.
-    const leased = connection as LeaseConnection<C>
     return leased.discard ? leased.lease.destroy() : leased.lease.release()
   }
 
@@ -215,11 +277,11 @@ async function destroyAndThrow<C>(lease: Lease<C>, error: unknown): Promise<neve
   throw error
 }
 
-function asLeaseConnection<C>(connection: DatabaseConnection): LeaseConnection<C> {
-  if (!(connection instanceof LeaseConnection)) {
+function asLazy(connection: DatabaseConnection): LazyConnection {
+  if (!(connection instanceof LazyConnection)) {
     throw notOurs()
   }
-  return connection as LeaseConnection<C>
+  return connection
 }
 
 function notOurs(): TypeError {

@@ -1,0 +1,45 @@
+import type { CompiledQuery, QueryResult } from 'kysely'
+import type { AbortOptions } from './abort-options.js'
+
+/** Where a handle stands when a statement arrives on it, unbound. */
+export interface StatementSituation {
+  /** Statements the handle already ran (on shared targets). `0`: this is its first. */
+  readonly statementsRun: number
+  /** The statement is streamed (`.stream()`): a cursor keeps a portal open across round trips. */
+  readonly streamed: boolean
+}
+
+/**
+ * Somewhere a statement can run without the handle holding a connection of
+ * its own: pipelined on a shared connection, or (for another router) on a
+ * connection of some other pool, taken for the statement's run only. It
+ * never sends a cancel request (a cancel there could hit someone else's
+ * statement): an aborted statement rejects at once and its result is dropped.
+ */
+export interface SharedTarget {
+  run<R>(compiledQuery: CompiledQuery, options: AbortOptions | undefined): Promise<QueryResult<R>>
+  /** For targets that can stream; a streamed statement routed to a target without it binds instead. */
+  stream?<R>(
+    compiledQuery: CompiledQuery,
+    chunkSize: number | undefined,
+    options: AbortOptions | undefined,
+  ): AsyncIterableIterator<QueryResult<R>>
+}
+
+/** The router's answer: bind the handle to an exclusive connection, or run on a shared target. */
+export type StatementRoute = { readonly kind: 'bind' } | { readonly kind: 'shared'; readonly target: SharedTarget }
+
+/**
+ * Decides where the statements of an unbound handle run. Consulted only
+ * while the handle is unbound: once bound (a transaction, a second
+ * statement, a session-changing statement, a stream) every statement runs
+ * on the handle's own connection.
+ */
+export interface StatementRouter {
+  route(compiledQuery: CompiledQuery, situation: StatementSituation): StatementRoute
+}
+
+export const BIND: StatementRoute = Object.freeze({ kind: 'bind' })
+
+/** Binds on the first statement: the handle behaves as an exclusive connection taken one statement late. */
+export const ALWAYS_BIND: StatementRouter = Object.freeze({ route: () => BIND })
