@@ -105,7 +105,8 @@ function refused(token: SqlToken, dialect: 'postgres' | 'mysql'): boolean {
     const word = token.value.toLowerCase()
     return REFUSED_WORDS.has(word) || REFUSED_PREFIXES.some((prefix) => word.startsWith(prefix))
   }
-  // MySQL user variables (`@x := …`) live in the session. (Backtick-quoted
-  // names come out as plain words, so a name like `for` only errs towards the primary.)
-  return token.type === 'other' && dialect === 'mysql' && token.value.includes('@')
+  // MySQL user variables (`@x := …`) live in the session; `@@port` only reads
+  // a server variable. (Backtick-quoted names come out as plain words, so a
+  // name like `for` only errs towards the primary.)
+  return token.type === 'other' && dialect === 'mysql' && token.value.includes('@') && token.value !== '@@'
 }

@@ -13,6 +13,7 @@ const READS = [
   'select count(*) from person -- trailing comment',
   "select 'for update' as text",
   'select now(), random()',
+  'select @@port as port',
 ]
 
 const NOT_READS = [

@@ -1,4 +1,5 @@
 import { poolerProblem, postgresConnector } from '@kysely-pooled/core'
+import { postgresStatusProbe, type StatusProbe } from '../replicas/server-status.js'
 import { PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler, type Driver } from 'kysely'
 import type { PostgresClient as Client, PostgresClientConfig as ClientConfig } from '@kysely-pooled/core'
 import { PooledDialect } from '../shared/pooled-dialect.js'
@@ -24,6 +25,8 @@ export class PooledPostgresDialect extends PooledDialect<Client> {
   constructor(config: PooledPostgresDialectConfig) {
     const resolved = resolveDialectConfig<Client, string | ClientConfig, PooledPostgresDialectConfig>(config, {
       dialectName: 'PooledPostgresDialect',
+      defaultPort: 5432,
+      statusProbe: postgresStatusProbe as StatusProbe<Client, unknown>,
       connectorDialect: 'postgres',
       connectionHint: "a 'postgres://…' URL or a pg ClientConfig",
       extraKeys: ['cursor', 'pooler'],

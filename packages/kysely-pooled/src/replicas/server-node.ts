@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events'
 import type { Pool } from '@kysely-pooled/core'
 
 /** What a server is to the dialect right now. */
@@ -39,7 +40,7 @@ export class ServerNode<C> {
   /** When the lag was measured (`performance.now()`). */
   lagAt = -Infinity
   /** Aborted when the server goes down: callers queued on its pool leave and are routed again. */
-  #down = new AbortController()
+  #down = quietController()
   checking = false
   failures = 0
   nextCheckAt = 0
@@ -63,7 +64,14 @@ export class ServerNode<C> {
   }
 
   markUp(): void {
-    if (this.#down.signal.aborted) this.#down = new AbortController()
+    if (this.#down.signal.aborted) this.#down = quietController()
     this.up = true
   }
+}
+
+/** Every caller queued on the server listens to its signal: many listeners are expected. */
+function quietController(): AbortController {
+  const controller = new AbortController()
+  setMaxListeners(0, controller.signal)
+  return controller
 }

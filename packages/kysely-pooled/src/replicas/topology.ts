@@ -144,7 +144,7 @@ export class Topology<C, P = unknown> {
     this.#checkDue()
   }
 
-  async destroy(graceMillis: number): Promise<void> {
+  async destroy({ graceMillis }: { graceMillis?: number } = {}): Promise<void> {
     this.#closed = true
     clearInterval(this.#timer)
     for (const wake of this.#primaryWaiters) wake()
