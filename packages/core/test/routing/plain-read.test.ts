@@ -27,7 +27,7 @@ const NOT_READS = [
   'select * from person for share',
   'select * from person lock in share mode',
   "select nextval('seq')",
-  "select \"nextval\"('seq')",
+  'select "nextval"(\'seq\')',
   "select setval('seq', 1)",
   'select lastval()',
   'select pg_advisory_lock(1)',

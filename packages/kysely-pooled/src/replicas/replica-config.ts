@@ -49,10 +49,15 @@ export function topologyProblems(
     return { used, problems, connections: [] }
   }
   if (!hasPoolOptions) {
-    problems.push('replicas and connection as an array need pool options (one pool per server), not a Pool or a factory')
+    problems.push(
+      'replicas and connection as an array need pool options (one pool per server), not a Pool or a factory',
+    )
   }
   for (const entry of connections) {
-    if ((typeof entry === 'string' || (typeof entry === 'object' && entry !== null)) && serverOf(entry, defaultPort) === undefined) {
+    if (
+      (typeof entry === 'string' || (typeof entry === 'object' && entry !== null)) &&
+      serverOf(entry, defaultPort) === undefined
+    ) {
       problems.push('a connection of replicas / connection is not a valid URL (it names no host)')
     }
   }

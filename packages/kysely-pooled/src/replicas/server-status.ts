@@ -30,7 +30,10 @@ export const postgresStatusProbe: StatusProbe<PostgresClient, bigint> = {
     )
     const row = rows[0]
     if (row === undefined) throw new Error('no status row')
-    return { readOnly: row.recovery || row.read_only === 'on', position: row.lsn === null ? undefined : parseLsn(row.lsn) }
+    return {
+      readOnly: row.recovery || row.read_only === 'on',
+      position: row.lsn === null ? undefined : parseLsn(row.lsn),
+    }
   },
   covers: (position, sample) => position >= sample,
 }

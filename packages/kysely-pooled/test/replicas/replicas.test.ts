@@ -1,4 +1,4 @@
-import { Kysely, sql } from 'kysely'
+import { Kysely, sql, type Generated } from 'kysely'
 import { PooledMysqlDialect, PooledPostgresDialect, readYourWritesScope, type ServerChange } from 'kysely-pooled'
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest'
 import {
@@ -12,17 +12,22 @@ import {
 // figures each case measures are printed (the README's table quotes them).
 
 interface Database {
-  kp_rep_rows: { id: number; port: number }
+  kp_rep_rows: { id: Generated<number>; port: number }
 }
 
 const report = (line: string) => console.log(`[replicas] ${line}`)
 
 /** The port of the server that answers: the test asks the server, not the router. */
 function portSql(dialect: 'postgres' | 'mysql') {
-  return dialect === 'postgres' ? sql<{ port: number }>`select inet_server_port() as port` : sql<{ port: number }>`select @@port as port`
+  return dialect === 'postgres'
+    ? sql<{ port: number }>`select inet_server_port() as port`
+    : sql<{ port: number }>`select @@port as port`
 }
 
-function makeDialect(pair: ReplicationPair, extra: { readYourWritesMillis?: number; maxReplicaLagMillis?: number; failover?: boolean } = {}) {
+function makeDialect(
+  pair: ReplicationPair,
+  extra: { readYourWritesMillis?: number; maxReplicaLagMillis?: number; failover?: boolean } = {},
+) {
   const pool = { max: 8, acquireTimeoutMillis: 5_000, name: `kp-rep-${pair.dialect}` }
   const connection = extra.failover ? [pair.primary.url, pair.replica.url] : pair.primary.url
   const common = {
@@ -74,7 +79,9 @@ describe.each(['postgres', 'mysql'] as const)('replicas on %s', (kind) => {
       ['primary', `kp-rep-${kind}/primary:127.0.0.1:${pair.primary.port}`],
       ['replica', `kp-rep-${kind}/replica:127.0.0.1:${pair.replica.port}`],
     ])
-    expect(changes.some((change) => change.role === 'primary' && change.server.endsWith(`:${pair.primary.port}`))).toBe(true)
+    expect(changes.some((change) => change.role === 'primary' && change.server.endsWith(`:${pair.primary.port}`))).toBe(
+      true,
+    )
     expect(changes.some((change) => change.role === 'replica' && change.usable)).toBe(true)
   })
 
@@ -85,7 +92,9 @@ describe.each(['postgres', 'mysql'] as const)('replicas on %s', (kind) => {
       if ((await answeredBy(db, kind)) === pair.replica.port) byReplica++
     }
     const share = byReplica / trials
-    report(`${kind} routing share: ${byReplica}/${trials} single reads answered by the replica (${(share * 100).toFixed(1)} %)`)
+    report(
+      `${kind} routing share: ${byReplica}/${trials} single reads answered by the replica (${(share * 100).toFixed(1)} %)`,
+    )
     expect(share).toBeGreaterThanOrEqual(0.9)
   })
 
@@ -93,9 +102,10 @@ describe.each(['postgres', 'mysql'] as const)('replicas on %s', (kind) => {
     const trials = 50
     for (let i = 0; i < trials; i++) {
       // the port is the server's own, computed where the insert runs
-      await (kind === 'postgres'
-        ? sql`insert into kp_rep_rows (port) values (inet_server_port())`
-        : sql`insert into kp_rep_rows (port) values (@@port)`
+      await (
+        kind === 'postgres'
+          ? sql`insert into kp_rep_rows (port) values (inet_server_port())`
+          : sql`insert into kp_rep_rows (port) values (@@port)`
       ).execute(db)
     }
     const ports = await db.selectFrom('kp_rep_rows').select('port').execute()
@@ -107,9 +117,10 @@ describe.each(['postgres', 'mysql'] as const)('replicas on %s', (kind) => {
     expect(inTransaction.filter((port) => port === pair.primary.port).length).toBe(trials)
     // a locking read is not a plain read
     const locking = await db.connection().execute(async (conn) => {
-      const { rows } = await (kind === 'postgres'
-        ? sql<{ port: number }>`select inet_server_port() as port from kp_rep_rows limit 1 for update`
-        : sql<{ port: number }>`select @@port as port from kp_rep_rows limit 1 for update`
+      const { rows } = await (
+        kind === 'postgres'
+          ? sql<{ port: number }>`select inet_server_port() as port from kp_rep_rows limit 1 for update`
+          : sql<{ port: number }>`select @@port as port from kp_rep_rows limit 1 for update`
       ).execute(conn)
       return Number(rows[0]!.port)
     })
@@ -140,7 +151,9 @@ describe.each(['postgres', 'mysql'] as const)('replicas on %s', (kind) => {
     await pair.replica.admin(kind === 'postgres' ? 'select pg_wal_replay_pause()' : 'stop slave sql_thread')
     // a write the replica cannot replay now (made outside the dialect: no read-your-writes window)
     await pair.primary.admin(
-      kind === 'postgres' ? 'insert into kp_rep_rows (port) values (1)' : 'insert into test.kp_rep_rows (port) values (1)',
+      kind === 'postgres'
+        ? 'insert into kp_rep_rows (port) values (1)'
+        : 'insert into test.kp_rep_rows (port) values (1)',
     )
     const paused = performance.now()
     await expect.poll(() => answeredBy(db, kind), { timeout: 10_000, interval: 50 }).toBe(pair.primary.port)

@@ -93,7 +93,13 @@ export async function startMariadbReplication(): Promise<ReplicationPair> {
     const data = join(home, 'data')
     const install = spawnSync(
       'mariadb-install-db',
-      ['--no-defaults', `--datadir=${data}`, '--user=root', '--auth-root-authentication-method=normal', '--skip-test-db'],
+      [
+        '--no-defaults',
+        `--datadir=${data}`,
+        '--user=root',
+        '--auth-root-authentication-method=normal',
+        '--skip-test-db',
+      ],
       { encoding: 'utf8' },
     )
     if (install.status !== 0) throw new Error(`mariadb-install-db failed: ${install.stderr}`)
