@@ -1,5 +1,7 @@
 import { Kysely, sql, type Generated } from 'kysely'
 import { PooledMysqlDialect, PooledPostgresDialect, readYourWritesScope, type ServerChange } from 'kysely-pooled'
+import mysql from 'mysql2/promise'
+import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest'
 import {
   startMariadbReplication,
@@ -43,6 +45,25 @@ function makeDialect(
 async function answeredBy(db: Kysely<Database>, dialect: 'postgres' | 'mysql'): Promise<number> {
   const { rows } = await portSql(dialect).execute(db)
   return Number(rows[0]!.port)
+}
+
+async function runOnReplica(pair: ReplicationPair, text: string): Promise<void> {
+  if (pair.dialect === 'postgres') {
+    const client = new pg.Client(pair.replica.url)
+    await client.connect()
+    try {
+      await client.query(text)
+    } finally {
+      await client.end()
+    }
+    return
+  }
+  const connection = await mysql.createConnection(pair.replica.url)
+  try {
+    await connection.query(text)
+  } finally {
+    await connection.end()
+  }
 }
 
 async function usable(dialect: PooledPostgresDialect | PooledMysqlDialect, port: number): Promise<boolean> {
@@ -147,7 +168,70 @@ describe.each(['postgres', 'mysql'] as const)('replicas on %s', (kind) => {
     expect(seen).toBe(trials)
   })
 
+  test('a read the replica refuses as a write did not run: it is sent to the primary once', async () => {
+    // looks like a plain read; the function writes
+    await pair.primary.admin(
+      kind === 'postgres'
+        ? "create function kp_rep_write() returns int language sql as 'insert into kp_rep_rows (port) values (7) returning 1'"
+        : 'create function test.kp_rep_write() returns int modifies sql data begin insert into test.kp_rep_rows (port) values (7); return 1; end',
+    )
+    // counted on the primary itself
+    const count = async () =>
+      Number(
+        (
+          await pair.primary.admin(
+            `select count(*) as n from ${kind === 'mysql' ? 'test.' : ''}kp_rep_rows where port = 7`,
+          )
+        )[0]!.n,
+      )
+    const before = await count()
+    const { rows } = await sql<{ written: number }>`select kp_rep_write() as written`.execute(db)
+    expect(Number(rows[0]!.written)).toBe(1)
+    // once: exactly one row more
+    expect(await count()).toBe(before + 1)
+  })
+
+  test('the server is the judge: every text the classifier calls a plain read runs on the replica', async () => {
+    const { isPlainRead } = await import('@kysely-pooled/core')
+    const table = 'kp_rep_rows'
+    const shapes = [
+      `select * from ${table}`,
+      `select count(*) from ${table} where port > 1`,
+      `with r as (select * from ${table}) select * from r`,
+      `select * from ${table} for update`,
+      `select * from ${table} for share`,
+      `select * from ${table} lock in share mode`,
+      `insert into ${table} (port) values (1)`,
+      `with d as (delete from ${table} where port = -1 returning id) select * from d`,
+      `update ${table} set port = port where id = -1`,
+      `delete from ${table} where id = -1`,
+      `select * into kp_rep_copy from ${table}`,
+      'select 1 as one',
+      'values (1)',
+      'select now()',
+      kind === 'postgres' ? "select nextval('kp_rep_rows_id_seq')" : 'select last_insert_id()',
+      kind === 'postgres' ? 'select pg_advisory_lock(1)' : "select get_lock('kp', 0)",
+      kind === 'postgres' ? "select set_config('work_mem', '8MB', false)" : 'select @@port',
+    ]
+    const reads = shapes.filter((text) => isPlainRead(text, kind))
+    expect(reads.length).toBeGreaterThan(4)
+    const refused: string[] = []
+    for (const text of reads) {
+      // straight to the replica, as the application's user (MariaDB's read_only binds it)
+      try {
+        await runOnReplica(pair, text)
+      } catch (error) {
+        const { code, errno } = error as { code?: unknown; errno?: unknown }
+        if (code === '25006' || errno === 1290) refused.push(text)
+        else throw error
+      }
+    }
+    expect(refused).toEqual([])
+  })
+
   test('replay paused beyond maxReplicaLagMillis: reads move to the primary, and back once resumed', async () => {
+    // reads are on the replica (no read-your-writes window of an earlier test left)
+    await expect.poll(() => answeredBy(db, kind), { timeout: 5_000 }).toBe(pair.replica.port)
     await pair.replica.admin(kind === 'postgres' ? 'select pg_wal_replay_pause()' : 'stop slave sql_thread')
     // a write the replica cannot replay now (made outside the dialect: no read-your-writes window)
     await pair.primary.admin(

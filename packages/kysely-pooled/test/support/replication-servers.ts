@@ -125,6 +125,8 @@ export async function startMariadbReplication(): Promise<ReplicationPair> {
             ...(role === 'replica' ? ['--read-only=1'] : []),
             '--innodb-buffer-pool-size=16M',
             '--max-connections=80',
+            // the replica suite's writing function (a "read" a replica refuses)
+            '--log-bin-trust-function-creators=1',
           ],
           { stdio: 'ignore' },
         ),
