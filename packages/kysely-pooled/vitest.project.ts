@@ -7,9 +7,10 @@ export type KyselyLine = '0.29' | '0.28'
 /**
  * The kysely-pooled test project, for one Kysely release line. The same test
  * files run on both: vitest.config.ts (kysely 0.29, the installed `kysely`)
- * and vitest.kysely028.config.ts.
+ * and vitest.kysely028.config.ts; and on both again with `pipeline: true`
+ * for PostgreSQL (vitest.pipeline.config.ts, vitest.kysely028-pipeline.config.ts).
  */
-export function kyselyPooledProject(name: string, line: KyselyLine): UserWorkspaceConfig {
+export function kyselyPooledProject(name: string, line: KyselyLine, pipeline = false): UserWorkspaceConfig {
   const alias = [...workspaceAliases]
   if (line === '0.28') {
     // `kysely-0.28` is kysely@0.28.x installed under an alias (a
@@ -32,8 +33,8 @@ export function kyselyPooledProject(name: string, line: KyselyLine): UserWorkspa
       hookTimeout: 30_000,
       // test/abandoned-gc.test.ts drives the garbage collector.
       execArgv: ['--expose-gc'],
-      // Tests name their tables after the line, so both projects can run at once.
-      env: { KP_KYSELY_LINE: line },
+      // Tests name their tables after the line (and variant), so all projects can run at once.
+      env: { KP_KYSELY_LINE: line, KP_PIPELINE: pipeline ? '1' : '' },
     },
   })
 }

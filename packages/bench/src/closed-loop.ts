@@ -1,3 +1,5 @@
+import { quantileOfSorted } from './statistics.js'
+
 /** What one closed-loop run measured. */
 export interface LoopResult {
   readonly operations: number
@@ -6,8 +8,13 @@ export interface LoopResult {
   readonly operationsPerSecond: number
   /** CPU time this process spent per operation (user + system), in µs: the client stack's cost, whatever the server does. */
   readonly cpuMicrosPerOperation: number
+  /** 99th percentile of the operations' latencies (ms); of those `operation` marked as counted, when it marks. */
+  readonly p99Millis: number
   readonly firstError?: unknown
 }
+
+/** Return this from an operation to keep its latency out of the percentile (head-of-line: the slow ones). */
+export const UNCOUNTED = Symbol('uncounted latency')
 
 /** Stops a run that fails this often: the numbers would be meaningless. */
 const MAX_ERRORS = 100
@@ -27,15 +34,27 @@ export async function runClosedLoop(
   let errors = 0
   let firstError: unknown
   let started = 0
+  // Latencies in a preallocated buffer: one clock read per operation, for every contender alike.
+  let latencies = new Float64Array(65_536)
+  let recorded = 0
   const cpuBefore = process.cpuUsage()
   const start = performance.now()
   const deadline = start + durationMillis
   const worker = async (): Promise<void> => {
     while (started < maxOperations && errors < MAX_ERRORS && performance.now() < deadline) {
       started++
+      const began = performance.now()
       try {
-        await operation()
+        const outcome = await operation()
         operations++
+        if (outcome !== UNCOUNTED) {
+          if (recorded === latencies.length) {
+            const grown = new Float64Array(latencies.length * 2)
+            grown.set(latencies)
+            latencies = grown
+          }
+          latencies[recorded++] = performance.now() - began
+        }
       } catch (error) {
         errors++
         firstError ??= error
@@ -55,6 +74,7 @@ export async function runClosedLoop(
     elapsedMillis,
     operationsPerSecond: (operations * 1000) / elapsedMillis,
     cpuMicrosPerOperation: (cpu.user + cpu.system) / Math.max(1, operations),
+    p99Millis: quantileOfSorted(latencies.subarray(0, recorded).sort(), 0.99),
     ...(firstError === undefined ? {} : { firstError }),
   }
 }

@@ -4,7 +4,8 @@ import { hasExposedGc } from './closed-loop.js'
 import { kyselyCeiling, rawCeiling } from './contenders/ceilings.js'
 import type { Contender } from './contenders/contender.js'
 import { knexContender } from './contenders/knex.js'
-import { kyselyPooled } from './contenders/kysely-pooled.js'
+import { kyselyPooled, kyselyPooledPipeline } from './contenders/kysely-pooled.js'
+import { postgresJs } from './contenders/postgres-js.js'
 import { stockKysely } from './contenders/stock-kysely.js'
 import { assertLoopback, databaseTarget, prepareDatabase, redactUrl } from './databases.js'
 import { oursOnFake, pgPoolOnFake, tarnOnFake } from './fake/fake-pools.js'
@@ -14,6 +15,7 @@ import { renderMarkdown } from './report/markdown.js'
 import { throughputChart } from './report/svg.js'
 import type { BenchResults } from './results.js'
 import { measureExhaustion, type ExhaustionResult } from './scenarios/exhaustion.js'
+import { measureHeadOfLine, type HeadOfLineResult } from './scenarios/head-of-line.js'
 import { measureHygiene, type HygieneResult } from './scenarios/hygiene.js'
 import { measureInstructions, type InstructionsResult } from './scenarios/instructions.js'
 import { measurePoolOverhead, type OverheadResult } from './scenarios/pool-overhead.js'
@@ -28,7 +30,17 @@ const REPO_ROOT = new URL('../../', PACKAGE_ROOT)
 const CHART_FROM_REPO_ROOT = 'packages/bench/results/throughput.svg'
 
 /** Every contender of the throughput and transaction scenarios, ours first. */
-const CONTENDERS: readonly Contender[] = [kyselyPooled, stockKysely, knexContender, kyselyCeiling, rawCeiling]
+const CONTENDERS: readonly Contender[] = [
+  kyselyPooled,
+  kyselyPooledPipeline,
+  stockKysely,
+  postgresJs,
+  knexContender,
+  kyselyCeiling,
+  rawCeiling,
+]
+/** Head-of-line: exclusive mode, pipeline mode, and the stock dialect for reference. */
+const HEAD_OF_LINE_CONTENDERS: readonly Contender[] = [kyselyPooled, kyselyPooledPipeline, stockKysely]
 const FAKE_POOLS = [oursOnFake, tarnOnFake, pgPoolOnFake] as const
 
 quietKnownDeprecation()
@@ -62,6 +74,7 @@ let instructions: InstructionsResult | undefined
 let exhaustion: ExhaustionResult | undefined
 const throughput: ThroughputResult[] = []
 const transactions: ThroughputResult[] = []
+const headOfLine: HeadOfLineResult[] = []
 const hygiene: HygieneResult[] = []
 const warmUp: WarmUpResult[] = []
 
@@ -76,6 +89,9 @@ for (const target of targets) {
       await measureThroughput(target, 'transaction', CONTENDERS, settings.transactionConcurrencies, settings),
     )
   }
+  if (wants('head-of-line') && target.id === 'postgres') {
+    headOfLine.push(await measureHeadOfLine(target, HEAD_OF_LINE_CONTENDERS, settings))
+  }
   if (wants('hygiene')) hygiene.push(await measureHygiene(target, settings))
   if (wants('warmup')) warmUp.push(await measureWarmUp(target, settings))
 }
@@ -88,6 +104,7 @@ const measured = {
   machine,
   throughput,
   transactions,
+  headOfLine,
   hygiene,
   ...(overhead ? { overhead } : {}),
   ...(instructions ? { instructions } : {}),

@@ -1,5 +1,6 @@
 import type { MachineInfo } from './machine.js'
 import type { ExhaustionResult } from './scenarios/exhaustion.js'
+import type { HeadOfLineResult } from './scenarios/head-of-line.js'
 import type { HygieneResult } from './scenarios/hygiene.js'
 import type { InstructionsResult } from './scenarios/instructions.js'
 import type { OverheadResult } from './scenarios/pool-overhead.js'
@@ -22,6 +23,8 @@ export interface BenchResults {
   readonly machine: MachineInfo
   readonly throughput: readonly ThroughputResult[]
   readonly transactions: readonly ThroughputResult[]
+  /** PostgreSQL only: fast statements' p99 with 1 % slow ones, pipeline vs exclusive. Absent in runs before issue 18. */
+  readonly headOfLine?: readonly HeadOfLineResult[]
   readonly hygiene: readonly HygieneResult[]
   readonly overhead?: OverheadResult
   readonly instructions?: InstructionsResult

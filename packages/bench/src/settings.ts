@@ -21,13 +21,14 @@ export interface BenchSettings {
 
 export type DatabaseId = 'postgres' | 'mariadb'
 export type ScenarioId =
-  'throughput' | 'transactions' | 'hygiene' | 'overhead' | 'instructions' | 'warmup' | 'exhaustion'
+  'throughput' | 'transactions' | 'head-of-line' | 'hygiene' | 'overhead' | 'instructions' | 'warmup' | 'exhaustion'
 export const ALL_SCENARIOS: readonly ScenarioId[] = [
   'overhead',
   'instructions',
   'exhaustion',
   'throughput',
   'transactions',
+  'head-of-line',
   'hygiene',
   'warmup',
 ]

@@ -105,6 +105,78 @@ export function checkTargets(results: Omit<BenchResults, 'targets'>): TargetChec
       })
     }
   }
+  checks.push(...pipelineTargets(results))
+  return checks
+}
+
+/** Issue 18's targets for `pipeline: true` (PostgreSQL), as medians of same-round ratios. */
+function pipelineTargets(results: Omit<BenchResults, 'targets'>): TargetCheck[] {
+  const checks: TargetCheck[] = []
+  const perRound = (a: readonly number[], b: readonly number[]) =>
+    summarize(a.map((value, i) => value / (b[i] ?? Number.NaN)))
+  for (const result of results.throughput) {
+    if (!result.rows.some((r) => r.contender === 'kysely-pooled-pipeline')) continue
+    const db = databaseLabel(result.database)
+    const cells = [16, 64, 256].map((c) => ({ c, r: row(result, 'kysely-pooled-pipeline', c) }))
+    const measured = cells.filter((cell) => cell.r !== undefined)
+    checks.push({
+      target: `${db}, pipeline: true: point-select throughput ≥ 1.50× the stock dialect at c = 16, 64, 256`,
+      measured:
+        measured.map((cell) => `c=${cell.c} ${ratioText(cell.r!.ratioToStock.median)}`).join(', ') || 'not measured',
+      met: measured.length === 0 ? null : measured.every((cell) => cell.r!.ratioToStock.median >= 1.5),
+    })
+    checks.push({
+      target: `${db}, pipeline: true: client CPU per point select ≤ 0.75× the stock dialect at c = 16, 64, 256`,
+      measured:
+        measured.map((cell) => `c=${cell.c} ${ratioText(cell.r!.cpuRatioToStock.median)}`).join(', ') || 'not measured',
+      met: measured.length === 0 ? null : measured.every((cell) => cell.r!.cpuRatioToStock.median <= 0.75),
+    })
+    const pipelineOne = row(result, 'kysely-pooled-pipeline', 1)
+    const exclusiveOne = row(result, 'kysely-pooled', 1)
+    if (pipelineOne && exclusiveOne) {
+      const paired = perRound(pipelineOne.opsPerSecond.samples, exclusiveOne.opsPerSecond.samples)
+      checks.push({
+        target: `${db}, pipeline: true: throughput at c = 1 ≥ 1.00× exclusive mode`,
+        measured: `${ratioText(paired.median)} (per-round ${paired.min.toFixed(2)}–${paired.max.toFixed(2)})`,
+        met: paired.median >= 1,
+      })
+    }
+    const pipeline64 = row(result, 'kysely-pooled-pipeline', 64)
+    const stock64 = row(result, 'stock', 64)
+    if (pipeline64?.p99Millis && stock64?.p99Millis) {
+      const paired = perRound(pipeline64.p99Millis.samples, stock64.p99Millis.samples)
+      checks.push({
+        target: `${db}, pipeline: true: p99 latency at c = 64 ≤ 1.00× the stock dialect's`,
+        measured: `${pipeline64.p99Millis.median.toFixed(2)} ms vs ${stock64.p99Millis.median.toFixed(2)} ms: ${ratioText(paired.median)} (per-round ${paired.min.toFixed(2)}–${paired.max.toFixed(2)})`,
+        met: paired.median <= 1,
+      })
+    }
+  }
+  for (const result of results.transactions) {
+    const cells = result.concurrencies
+      .map((c) => ({ c, p: row(result, 'kysely-pooled-pipeline', c), e: row(result, 'kysely-pooled', c) }))
+      .filter((cell) => cell.p !== undefined && cell.e !== undefined)
+    if (cells.length === 0) continue
+    const ratios = cells.map((cell) => ({
+      c: cell.c,
+      ratio: perRound(cell.p!.opsPerSecond.samples, cell.e!.opsPerSecond.samples).median,
+    }))
+    checks.push({
+      target: `${databaseLabel(result.database)}, pipeline: true: transaction throughput ≥ 1.00× exclusive mode`,
+      measured: ratios.map((cell) => `c=${cell.c} ${ratioText(cell.ratio)}`).join(', '),
+      met: ratios.every((cell) => cell.ratio >= 1),
+    })
+  }
+  for (const result of results.headOfLine ?? []) {
+    const pipeline = result.rows.find((r) => r.contender === 'kysely-pooled-pipeline')
+    const exclusive = result.rows.find((r) => r.contender === 'kysely-pooled')
+    if (!pipeline || !exclusive) continue
+    checks.push({
+      target: `${databaseLabel(result.database)}, pipeline: true: with 1 % of statements taking ${result.slowMillis} ms, p99 of the fast ones ≤ 1.50× exclusive mode's`,
+      measured: `${pipeline.fastP99Millis.median.toFixed(2)} ms vs ${exclusive.fastP99Millis.median.toFixed(2)} ms: ${ratioText(pipeline.ratioToExclusive.median)} (per-round ${pipeline.ratioToExclusive.min.toFixed(2)}–${pipeline.ratioToExclusive.max.toFixed(2)})`,
+      met: pipeline.ratioToExclusive.median <= 1.5,
+    })
+  }
   return checks
 }
 

@@ -1,7 +1,7 @@
 import { testDatabases } from '@kysely-pooled/core/testing'
 import { CompiledQuery, Kysely, sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { abortSupported, createTestSchema, pooledDialect, type TestSchema } from './helpers.js'
+import { abortSupported, createTestSchema, pipelineVariant, pooledDialect, type TestSchema } from './helpers.js'
 
 /*
  * Kysely 0.29's abort signals. The pool is exhausted (max 1) in each case: the
@@ -16,8 +16,12 @@ describe.each(testDatabases())('abort signals on $dialect', (database) => {
   let schema: TestSchema
   let db: Kysely<Record<string, never>>
   let dialect: ReturnType<typeof pooledDialect>
+  // With pipeline: true a lone statement is shared and never cancelled (see
+  // pipeline.test.ts); a two-statement text binds, and the strategies apply.
   const sleep = CompiledQuery.raw(
-    database.dialect === 'postgres' ? `select pg_sleep(${LONG_SLEEP_SECONDS})` : `select sleep(${LONG_SLEEP_SECONDS})`,
+    database.dialect === 'postgres'
+      ? `select pg_sleep(${LONG_SLEEP_SECONDS})${pipelineVariant ? '; select 1' : ''}`
+      : `select sleep(${LONG_SLEEP_SECONDS})`,
   )
 
   beforeAll(async () => {

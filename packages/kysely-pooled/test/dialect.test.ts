@@ -4,7 +4,7 @@ import { AbortedTransactionError, CompiledQuery, Kysely, sql, type DatabaseConne
 import { PoolConfigError, PoolTimeoutError, PooledMysqlDialect, PooledPostgresDialect } from 'kysely-pooled'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createTestSchema, pooledDialect, type TestSchema } from './helpers.js'
+import { createTestSchema, pipelineVariant, pooledDialect, type TestSchema } from './helpers.js'
 
 describe('dialect config', () => {
   it('says what is wrong with a missing or invalid connection, without echoing it', () => {
@@ -120,7 +120,7 @@ describe.each(testDatabases())('dialect behaviour on $dialect', (database) => {
     try {
       const dialect =
         database.dialect === 'postgres'
-          ? new PooledPostgresDialect({ pool: pool as never })
+          ? new PooledPostgresDialect({ pool: pool as never, pipeline: pipelineVariant })
           : new PooledMysqlDialect({ pool: pool as never })
       expect(dialect.pool).toBe(pool)
       const first = new Kysely({ dialect })

@@ -4,6 +4,7 @@ import { PooledMysqlDialect, PooledPostgresDialect } from 'kysely-pooled'
 import mysql from 'mysql2'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { pipelineVariant } from './helpers.js'
 
 /*
  * `db.destroy()` while a query is stuck on a dead path (the fault proxy
@@ -142,7 +143,12 @@ describe.each(testDatabases())('db.destroy() with a query stuck on a dead path o
   it('ours: the caller is released and destroy finishes within grace + cleanup', async () => {
     const pool = { max: 2, cleanupTimeoutMillis: CLEANUP_TIMEOUT_MILLIS }
     const dialect = isPostgres
-      ? new PooledPostgresDialect({ connection: proxy.url(database.url), pool, destroyGraceMillis: GRACE_MILLIS })
+      ? new PooledPostgresDialect({
+          connection: proxy.url(database.url),
+          pool,
+          destroyGraceMillis: GRACE_MILLIS,
+          pipeline: pipelineVariant,
+        })
       : new PooledMysqlDialect({ connection: proxy.url(database.url), pool, destroyGraceMillis: GRACE_MILLIS })
     dialect.pool.on('error', () => {})
     const bound = GRACE_MILLIS + CLEANUP_TIMEOUT_MILLIS + SLACK_MILLIS

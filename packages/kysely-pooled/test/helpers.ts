@@ -9,6 +9,12 @@ import Cursor from 'pg-cursor'
 /** The Kysely release line this project runs on (see vitest.project.ts). */
 export const kyselyLine = process.env.KP_KYSELY_LINE === '0.28' ? '0.28' : '0.29'
 
+/** The suite's pipeline variant: PooledPostgresDialect({ pipeline: true }) wherever the tests make our Postgres dialect. */
+export const pipelineVariant = process.env.KP_PIPELINE === '1'
+
+/** Names of the run's own objects: the Kysely line, and `p` in the pipeline variant. */
+export const variantTag = `${kyselyLine.replace('.', '')}${pipelineVariant ? 'p' : ''}`
+
 /** Abort signals (`{ signal }`, `'cancel query'`, `'kill session'`) arrived in kysely 0.29. */
 export const abortSupported = kyselyLine === '0.29'
 
@@ -34,7 +40,7 @@ export async function createTestSchema(database: TestDatabase, tag: string): Pro
   // A MySQL database name is server-wide: it carries the test run's own
   // database name, so runs pointed at different databases never share one.
   const base = new URL(database.url).pathname.slice(1).replace(/\W/g, '_') || 'test'
-  const name = `kp_${base}_${kyselyLine.replace('.', '')}_${tag}`
+  const name = `kp_${base}_${variantTag}_${tag}`
   if (isPgBouncer(database)) {
     // A transaction pooler cannot carry a session's search_path (PgBouncer
     // refuses the `options` startup parameter): a database of its own instead,
@@ -92,7 +98,14 @@ export function pooledDialect(
   const pool: PoolOptions = { max: 4, acquireTimeoutMillis: 5_000, ...options.pool }
   if (schema.database.dialect === 'postgres') {
     const pooler = isPgBouncer(schema.database) ? 'transaction' : undefined
-    return new PooledPostgresDialect({ ...options, connection: schema.connection, pool, cursor: Cursor, pooler })
+    return new PooledPostgresDialect({
+      ...options,
+      connection: schema.connection,
+      pool,
+      cursor: Cursor,
+      pooler,
+      pipeline: pipelineVariant,
+    })
   }
   return new PooledMysqlDialect({ ...options, connection: schema.connection as string, pool })
 }

@@ -14,7 +14,7 @@ import type { Connection } from 'mysql2'
 import type { Client } from 'pg'
 import Cursor from 'pg-cursor'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createTestSchema, pooledDialect, type TestSchema } from './helpers.js'
+import { createTestSchema, pipelineVariant, pooledDialect, type TestSchema } from './helpers.js'
 
 /*
  * The dialect's life as Kysely's own test suite and docs use a dialect: one
@@ -45,6 +45,7 @@ function dialectWithFactory(schema: TestSchema, factory: PoolFactory<Client> | P
       connection: schema.connection,
       pool: factory as PoolFactory<Client>,
       cursor: Cursor,
+      pipeline: pipelineVariant,
     })
   }
   return new PooledMysqlDialect({ connection: schema.connection as string, pool: factory as PoolFactory<Connection> })

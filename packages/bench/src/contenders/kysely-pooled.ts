@@ -18,3 +18,18 @@ export const kyselyPooled: Contender = {
     return kyselySession(new Kysely<BenchDatabase>({ dialect }))
   },
 }
+
+/** Ours with `pipeline: true` (PostgreSQL only): single statements share connections in pg's pipeline mode. */
+export const kyselyPooledPipeline: Contender = {
+  id: 'kysely-pooled-pipeline',
+  databases: ['postgres'],
+  label: () => 'kysely-pooled PooledPostgresDialect, pipeline: true',
+  async open(target, max) {
+    const pool = { max, reset: 'auto', name: `bench-${target.id}-pipeline` } as const
+    return kyselySession(
+      new Kysely<BenchDatabase>({
+        dialect: new PooledPostgresDialect({ connection: target.url, pool, pipeline: true }),
+      }),
+    )
+  },
+}

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely'
+import { sql, type Kysely } from 'kysely'
 import type { BenchDatabase } from '../databases.js'
 import type { ContenderSession } from './contender.js'
 
@@ -14,6 +14,7 @@ export function kyselySession(db: Kysely<BenchDatabase>): ContenderSession {
           .where('id', '=', id)
           .executeTakeFirst(),
       ),
+    slowStatement: (seconds) => sql`select pg_sleep(${seconds})`.execute(db),
     close: () => db.destroy(),
   }
 }

@@ -72,6 +72,22 @@ export function renderMarkdown(results: BenchResults, chartPath: string): string
     )
     for (const result of results.transactions) push(...throughputTable(result, 'transactions/s'))
   }
+  for (const result of results.headOfLine ?? []) {
+    push(
+      '### Head-of-line blocking (pipeline: true)',
+      '',
+      `Point selects at concurrency ${result.concurrency}, pool max 10; one statement in ${result.slowEvery} is \`select pg_sleep(${result.slowMillis / 1000})\`. ` +
+        'p99 latency of the fast statements only (ms), median (min–max) over rounds, and × exclusive mode (kysely-pooled without pipeline) as the median of per-round ratios.',
+      '',
+      '| contender | fast p99 (ms) | × exclusive | statements/s |',
+      '|---|--:|--:|--:|',
+      ...result.rows.map(
+        (r) =>
+          `| ${escapeCell(r.label)} | ${fixed(r.fastP99Millis.median, 2)} (${fixed(r.fastP99Millis.min, 2)}–${fixed(r.fastP99Millis.max, 2)}) | ${ratio(r.ratioToExclusive.median)} | ${compact(r.opsPerSecond.median)}${r.errors > 0 ? ` ⚠ ${r.errors} errors` : ''} |`,
+      ),
+      '',
+    )
+  }
   if (results.hygiene.length > 0) {
     push(
       '## 3. Hygiene cost on clean connections',

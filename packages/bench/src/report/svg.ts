@@ -5,7 +5,9 @@ import { compact, escapeXml } from './format.js'
 
 const COLORS: Record<ContenderId, string> = {
   'kysely-pooled': '#d62728',
+  'kysely-pooled-pipeline': '#9467bd',
   stock: '#1f77b4',
+  'postgres-js': '#8c564b',
   knex: '#ff7f0e',
   'kysely-ceiling': '#2ca02c',
   'raw-ceiling': '#7f7f7f',
@@ -138,8 +140,16 @@ function contendersOf(result: ThroughputResult): ContenderId[] {
 }
 
 function offsetFor(contender: ContenderId): number {
-  const order: ContenderId[] = ['raw-ceiling', 'kysely-ceiling', 'kysely-pooled', 'stock', 'knex']
-  return (order.indexOf(contender) - 2) * 3
+  const order: ContenderId[] = [
+    'raw-ceiling',
+    'kysely-ceiling',
+    'kysely-pooled-pipeline',
+    'kysely-pooled',
+    'stock',
+    'postgres-js',
+    'knex',
+  ]
+  return (order.indexOf(contender) - 3) * 3
 }
 
 function niceCeiling(value: number): number {

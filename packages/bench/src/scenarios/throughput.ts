@@ -19,6 +19,8 @@ export interface ThroughputRow {
   readonly cpuMicrosPerOp: Summary
   /** Per round: this contender's CPU per operation over the stock dialect's in the same round (lower is better). */
   readonly cpuRatioToStock: Summary
+  /** Latency p99 (ms) of the measured window, one sample per round. */
+  readonly p99Millis?: Summary
   readonly errors: number
   readonly firstError?: string
 }
@@ -44,8 +46,10 @@ export async function measureThroughput(
   concurrencies: readonly number[],
   settings: BenchSettings,
 ): Promise<ThroughputResult> {
+  contenders = contenders.filter((contender) => contender.databases?.includes(target.id) ?? true)
   const samples = new Map<string, number[]>()
   const cpu = new Map<string, number[]>()
+  const p99 = new Map<string, number[]>()
   const errors = new Map<string, { count: number; first?: string }>()
   const key = (contender: ContenderId, concurrency: number) => `${contender}@${concurrency}`
 
@@ -72,6 +76,7 @@ export async function measureThroughput(
         const k = key(contender.id, concurrency)
         samples.set(k, [...(samples.get(k) ?? []), result.operationsPerSecond])
         cpu.set(k, [...(cpu.get(k) ?? []), result.cpuMicrosPerOperation])
+        p99.set(k, [...(p99.get(k) ?? []), result.p99Millis])
         if (result.errors > 0) {
           const seen = errors.get(k) ?? { count: 0 }
           errors.set(k, { count: seen.count + result.errors, first: seen.first ?? describeError(result.firstError) })
@@ -101,6 +106,7 @@ export async function measureThroughput(
         ratioToStock: summarize(ratios),
         cpuMicrosPerOp: summarize(ownCpu),
         cpuRatioToStock: summarize(ownCpu.map((value, round) => value / (stockCpu[round] ?? Number.NaN))),
+        p99Millis: summarize(p99.get(key(contender.id, concurrency)) ?? []),
         errors: error?.count ?? 0,
         ...(error?.first ? { firstError: error.first } : {}),
       })

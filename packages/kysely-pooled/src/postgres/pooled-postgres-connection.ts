@@ -3,6 +3,7 @@ import type { CompiledQuery, QueryResult } from 'kysely'
 import type { PostgresClient as Client, PostgresQueryResult as PgQueryResult } from '@kysely-pooled/core'
 import { extendStackTrace } from '../shared/extend-stack-trace.js'
 import { LeaseConnection } from '../shared/lease-connection.js'
+import { toKyselyResult } from './postgres-result.js'
 import type { PostgresCursorConstructor } from './pooled-postgres-dialect-config.js'
 
 /** A Kysely connection on a leased pg `Client`. Result mapping as Kysely's stock `PostgresConnection`. */
@@ -20,19 +21,7 @@ export class PooledPostgresConnection extends LeaseConnection<Client> {
     this.queryStarted()
     try {
       const result: PgQueryResult = await this.client.query(compiledQuery.sql, compiledQuery.parameters as unknown[])
-      const { command, rowCount, rows } = result
-      // Kysely's commit path reads the command tag: COMMIT of a failed
-      // transaction completes with ROLLBACK.
-      if (command === 'ROLLBACK' || command === 'COMMIT') {
-        return { rows: [{ command } as R] }
-      }
-      return {
-        numAffectedRows:
-          command === 'INSERT' || command === 'UPDATE' || command === 'DELETE' || command === 'MERGE'
-            ? BigInt(rowCount ?? 0)
-            : undefined,
-        rows: (rows ?? []) as R[],
-      }
+      return toKyselyResult<R>(result)
     } catch (error) {
       throw extendStackTrace(error, new Error())
     } finally {

@@ -28,6 +28,14 @@ export interface PooledPostgresDialectConfig extends PooledDialectConfigBase<Cli
    * ignored when `pool` is an existing core Pool (set it on that pool's connector).
    */
   readonly pooler?: PoolerOption
+  /**
+   * `true`: a statement that needs no session of its own (the first on its
+   * handle, outside a transaction, not session-changing, not streamed) runs
+   * on a shared connection with other such statements in flight (pg's
+   * pipeline mode), out of the same `max`; everything else gets an exclusive
+   * connection as with `false` (the default). See the README, "Pipelining".
+   */
+  readonly pipeline?: boolean
 }
 
 /** The part of `pg-cursor` the dialect uses (typed here so `pg-cursor` stays optional). */

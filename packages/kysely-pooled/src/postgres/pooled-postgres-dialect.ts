@@ -6,6 +6,7 @@ import { PooledDialect } from '../shared/pooled-dialect.js'
 import { resolveDialectConfig } from '../shared/resolve-dialect-config.js'
 import type { PooledPostgresDialectConfig } from './pooled-postgres-dialect-config.js'
 import { PooledPostgresDriver } from './pooled-postgres-driver.js'
+import { pipelineProblems } from './pipeline-problems.js'
 
 /**
  * Kysely's `PostgresDialect` on the `@kysely-pooled/core` pool.
@@ -29,13 +30,14 @@ export class PooledPostgresDialect extends PooledDialect<Client> {
       statusProbe: postgresStatusProbe as StatusProbe<Client, unknown>,
       connectorDialect: 'postgres',
       connectionHint: "a 'postgres://…' URL or a pg ClientConfig",
-      extraKeys: ['cursor', 'pooler'],
+      extraKeys: ['cursor', 'pooler', 'pipeline'],
       checkExtras: (raw, problems) => {
         if (raw.cursor !== undefined && typeof raw.cursor !== 'function') {
           problems.push("cursor must be the pg-cursor class (import Cursor from 'pg-cursor')")
         }
         const pooler = poolerProblem(raw.pooler)
         if (pooler !== undefined) problems.push(pooler)
+        problems.push(...pipelineProblems(raw))
       },
       createConnector: (connection) =>
         postgresConnector(connection, { pooler: config.pooler, statementTimeoutMillis: config.statementTimeoutMillis }),
@@ -49,6 +51,6 @@ export class PooledPostgresDialect extends PooledDialect<Client> {
   }
 
   createDriver(): Driver {
-    return new PooledPostgresDriver(this.driverSettings, this.#config.cursor)
+    return new PooledPostgresDriver(this.driverSettings, this.#config.cursor, this.#config.pipeline === true)
   }
 }

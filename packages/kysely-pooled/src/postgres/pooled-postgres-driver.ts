@@ -1,9 +1,12 @@
-import type { Lease } from '@kysely-pooled/core'
+import type { Lease, Pool } from '@kysely-pooled/core'
 import * as kysely from 'kysely'
 import { CompiledQuery, type DatabaseConnection, type TransactionSettings } from 'kysely'
 import type { PostgresClient as Client } from '@kysely-pooled/core'
 import type { LeaseConnection } from '../shared/lease-connection.js'
 import { PooledDriver, type PooledDriverSettings } from '../shared/pooled-driver.js'
+import type { StatementRouter } from '../shared/statement-route.js'
+import { DEFAULT_PIPELINE_DEPTH, PipelineDispatcher } from './pipeline-dispatcher.js'
+import { pipelineRouter } from './pipeline-router.js'
 import { PooledPostgresConnection } from './pooled-postgres-connection.js'
 import type { PostgresCursorConstructor } from './pooled-postgres-dialect-config.js'
 
@@ -15,11 +18,23 @@ const AbortedTransactionError = (kysely as Partial<Pick<typeof kysely, 'AbortedT
 /** Kysely `Driver` for PostgreSQL on the core pool. SQL as Kysely's stock `PostgresDriver`. */
 export class PooledPostgresDriver extends PooledDriver<Client> {
   readonly #cursor: PostgresCursorConstructor | undefined
+  readonly #pipeline: boolean
   protected readonly releaseSavepointCommand = 'release'
 
-  constructor(settings: PooledDriverSettings<Client>, cursor: PostgresCursorConstructor | undefined) {
+  constructor(settings: PooledDriverSettings<Client>, cursor: PostgresCursorConstructor | undefined, pipeline = false) {
     super(settings)
     this.#cursor = cursor
+    this.#pipeline = pipeline
+  }
+
+  protected override createRouter(pool: Pool<Client>): StatementRouter {
+    // Connection hooks need a connection of the handle's own (onReserveConnection runs per acquire): no sharing then.
+    if (!this.#pipeline || this.hasHooks) {
+      return super.createRouter(pool)
+    }
+    return pipelineRouter(
+      new PipelineDispatcher({ pool, depth: DEFAULT_PIPELINE_DEPTH, exclusiveCount: () => this.exclusiveCount }),
+    )
   }
 
   protected createConnection(lease: Lease<Client>): LeaseConnection<Client> {

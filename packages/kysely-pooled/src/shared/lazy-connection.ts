@@ -1,8 +1,8 @@
-import { LeaseReleasedError, type AcquireOptions } from '@kysely-pooled/core'
+import { LeaseReleasedError, type AcquireOptions, type Lease } from '@kysely-pooled/core'
 import type { CompiledQuery, DatabaseConnection, QueryResult } from 'kysely'
 import type { AbortOptions } from './abort-options.js'
 import type { LeaseConnection } from './lease-connection.js'
-import type { StatementRouter } from './statement-route.js'
+import type { SessionHolder, SharedSession, StatementRouter } from './statement-route.js'
 
 const RESOLVED = Promise.resolve()
 
@@ -11,6 +11,8 @@ export interface Binder {
   readonly router: StatementRouter
   /** Acquires a lease (hooks run) for `handle`. */
   bind(signal: AbortSignal | undefined, site: AcquireOptions['site']): Promise<LeaseConnection<unknown>>
+  /** Makes a lease the handle's exclusive connection (a claimed shared session). */
+  adopt(lease: Lease<unknown>): LeaseConnection<unknown>
   /** Gives a bound connection back to the pool. */
   release(connection: LeaseConnection<unknown>): Promise<void>
 }
@@ -22,7 +24,7 @@ export interface Binder {
  * and `beginTransaction` always bind first. Bound, it is the
  * `LeaseConnection` it wraps, for good: a handle never unbinds.
  */
-export class LazyConnection implements DatabaseConnection {
+export class LazyConnection implements DatabaseConnection, SessionHolder {
   readonly #binder: Binder
   /** The acquire's signal: bounds the wait for a connection when the statement brings none. */
   readonly #signal: AbortSignal | undefined
@@ -31,11 +33,18 @@ export class LazyConnection implements DatabaseConnection {
   #binding: Promise<LeaseConnection<unknown>> | undefined
   #statementsRun = 0
   #released = false
+  /** The session of the shared statement the handle ran, held until it binds or is released. */
+  #session: SharedSession | undefined
 
   constructor(binder: Binder, signal: AbortSignal | undefined, site: AcquireOptions['site']) {
     this.#binder = binder
     this.#signal = signal
     this.#site = site
+  }
+
+  /** @internal Where the application acquired the handle (when leak detection is on). */
+  get site(): AcquireOptions['site'] {
+    return this.#site
   }
 
   /** @internal The exclusive connection, once bound. */
@@ -54,7 +63,24 @@ export class LazyConnection implements DatabaseConnection {
     }
     this.#released = true
     const bound = this.#bound
-    return bound === undefined ? RESOLVED : this.#binder.release(bound)
+    if (bound !== undefined) {
+      return this.#binder.release(bound)
+    }
+    const session = this.#session
+    if (session !== undefined) {
+      this.#session = undefined
+      return session.unpin()
+    }
+    return RESOLVED
+  }
+
+  /** @internal A shared target keeps the session of this handle's statement for it. */
+  pin(session: SharedSession): void {
+    if (this.#released || this.#session !== undefined) {
+      void session.unpin()
+    } else {
+      this.#session = session
+    }
   }
 
   /** @internal Binds now (a transaction is about to begin); resolves with the exclusive connection. */
@@ -65,7 +91,7 @@ export class LazyConnection implements DatabaseConnection {
     if (this.#released) {
       return Promise.reject(new LeaseReleasedError(0))
     }
-    this.#binding ??= this.#binder.bind(options?.signal ?? this.#signal, this.#site).then(
+    this.#binding ??= this.#acquire(options).then(
       (bound) => {
         if (this.#released) {
           void this.#binder.release(bound)
@@ -82,6 +108,19 @@ export class LazyConnection implements DatabaseConnection {
     return this.#binding
   }
 
+  /** The session of the handle's shared statement if it can be had, else a new exclusive connection. */
+  async #acquire(options: AbortOptions | undefined): Promise<LeaseConnection<unknown>> {
+    const session = this.#session
+    if (session !== undefined) {
+      this.#session = undefined
+      const lease = await session.claim()
+      if (lease !== undefined) {
+        return this.#binder.adopt(lease)
+      }
+    }
+    return this.#binder.bind(options?.signal ?? this.#signal, this.#site)
+  }
+
   executeQuery<R>(compiledQuery: CompiledQuery, options?: AbortOptions): Promise<QueryResult<R>> {
     const bound = this.#bound
     if (bound !== undefined) {
@@ -96,7 +135,7 @@ export class LazyConnection implements DatabaseConnection {
         : undefined
     if (route?.kind === 'shared') {
       this.#statementsRun++
-      return route.target.run(compiledQuery, options)
+      return route.target.run(compiledQuery, options, this)
     }
     return this.bind(options).then((connection) => connection.executeQuery(compiledQuery))
   }

@@ -105,6 +105,10 @@ export abstract class PooledDriver<C> implements Driver {
           )
         : this.createRouter(this.#pool),
       bind: (signal, site) => this.#bind(signal, site) as Promise<LeaseConnection<unknown>>,
+      adopt: (lease) => {
+        this.#exclusive++
+        return this.createConnection(lease as Lease<C>) as LeaseConnection<unknown>
+      },
       release: (connection) => this.#release(connection as LeaseConnection<C>),
     }
   }

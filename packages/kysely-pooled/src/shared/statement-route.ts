@@ -1,3 +1,4 @@
+import type { AcquireOptions, Lease } from '@kysely-pooled/core'
 import type { CompiledQuery, QueryResult } from 'kysely'
 import type { AbortOptions } from './abort-options.js'
 
@@ -17,13 +18,46 @@ export interface StatementSituation {
  * statement): an aborted statement rejects at once and its result is dropped.
  */
 export interface SharedTarget {
-  run<R>(compiledQuery: CompiledQuery, options: AbortOptions | undefined): Promise<QueryResult<R>>
+  /**
+   * Runs the statement. A target whose statements run in a session that a
+   * later statement of the same handle should find again (`db.connection()`)
+   * hands that session to `holder` (see `SharedSession`).
+   */
+  run<R>(
+    compiledQuery: CompiledQuery,
+    options: AbortOptions | undefined,
+    holder?: SessionHolder,
+  ): Promise<QueryResult<R>>
   /** For targets that can stream; a streamed statement routed to a target without it binds instead. */
   stream?<R>(
     compiledQuery: CompiledQuery,
     chunkSize: number | undefined,
     options: AbortOptions | undefined,
   ): AsyncIterableIterator<QueryResult<R>>
+}
+
+/**
+ * The session a handle's shared statement ran in, kept for the handle until
+ * Kysely releases it: a second statement on the handle binds to this very
+ * session (`claim`), so `db.connection()` keeps one session throughout.
+ */
+export interface SharedSession {
+  /** The handle is done with the session (released without binding). */
+  unpin(): Promise<void>
+  /**
+   * The session's connection as the handle's exclusive lease, once the other
+   * statements in flight on it are done; `undefined` when it cannot be had
+   * (another handle claimed it first, or it broke): the handle binds afresh.
+   * Either way the pin is used up.
+   */
+  claim(): Promise<Lease<unknown> | undefined>
+}
+
+/** Who keeps a `SharedSession`: the handle. */
+export interface SessionHolder {
+  /** Where the application acquired the handle: for a lease the target takes on the statement's behalf. */
+  readonly site: AcquireOptions['site']
+  pin(session: SharedSession): void
 }
 
 /** The router's answer: bind the handle to an exclusive connection, or run on a shared target. */

@@ -9,7 +9,7 @@ import { captureIo } from './capture-io.js'
 const RIGHT_PASSWORD = 'kp-Right-Pw-7391'
 const WRONG_PASSWORD = 'kp-Wrong-Pw-2468'
 // Both kysely-pooled projects (kysely 0.29 and 0.28) run this file at once: one role each.
-const ROLE = `kp_cli_doctor_${(process.env.KP_KYSELY_LINE ?? 'x').replace('.', '')}`
+const ROLE = `kp_cli_doctor_${(process.env.KP_KYSELY_LINE ?? 'x').replace('.', '')}${process.env.KP_PIPELINE === '1' ? 'p' : ''}`
 
 async function doctor(...argv: string[]) {
   const io = captureIo()

@@ -1,0 +1,54 @@
+import { findSessionState } from '@kysely-pooled/core'
+import type { CompiledQuery } from 'kysely'
+import {
+  BIND,
+  type SharedTarget,
+  type StatementRoute,
+  type StatementRouter,
+  type StatementSituation,
+} from '../shared/statement-route.js'
+
+/**
+ * Statements that may share a pipelined connection start with one of these:
+ * plain DML and queries. Anything else (transaction control, DDL, COPY,
+ * CALL, VACUUM, SET, LISTEN, …) binds: rare in application traffic, and
+ * some of it would leave state on the connection or cannot be pipelined.
+ */
+const SHAREABLE_START =
+  /^(?:\s|--[^\n]*\n|\/\*[^*]*\*+(?:[^/*][^*]*\*+)*\/|\()*(?:select|insert|update|delete|with|values|table|merge)\b/i
+
+/** Distinct statement texts remembered; an application has a few hundred at most. */
+const CACHE_LIMIT = 2_000
+
+/**
+ * The router of `pipeline: true`: the first statement of a handle goes to
+ * the shared connections when it needs no session of its own — a single
+ * statement (no `;`), a query or DML by its first word, nothing the session
+ * classifier (`findSessionState`) flags (SET, temporary objects, session
+ * advisory locks, LISTEN, PREPARE, …). A second statement on the handle, a
+ * stream, a transaction: bind. The verdict is cached per SQL text.
+ */
+export function pipelineRouter(target: SharedTarget): StatementRouter {
+  const shared: StatementRoute = Object.freeze({ kind: 'shared', target })
+  const verdicts = new Map<string, boolean>()
+  return {
+    route(compiledQuery: CompiledQuery, situation: StatementSituation): StatementRoute {
+      if (situation.statementsRun > 0 || situation.streamed) return BIND
+      const text = compiledQuery.sql
+      let shareable = verdicts.get(text)
+      if (shareable === undefined) {
+        shareable = isShareable(text)
+        if (verdicts.size >= CACHE_LIMIT) verdicts.clear()
+        verdicts.set(text, shareable)
+      }
+      return shareable ? shared : BIND
+    },
+  }
+}
+
+export function isShareable(text: string): boolean {
+  // One statement only: a multi-statement text (simple protocol) could open a transaction.
+  const semicolon = text.indexOf(';')
+  if (semicolon >= 0 && text.slice(semicolon + 1).trim() !== '') return false
+  return SHAREABLE_START.test(text) && findSessionState(text) === undefined
+}

@@ -1,0 +1,187 @@
+import { assertAvailable, testTargets } from '@kysely-pooled/core/testing'
+import { CompiledQuery, Kysely, sql } from 'kysely'
+import { PooledPostgresDialect, PoolTimeoutError } from 'kysely-pooled'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { abortSupported, createTestSchema, isPgBouncer, type TestSchema } from './helpers.js'
+
+/*
+ * PooledPostgresDialect({ pipeline: true }): single statements share
+ * connections in pg's pipeline mode, on PostgreSQL and through PgBouncer in
+ * transaction mode. The rest of the suite runs with pipeline: true too (the
+ * `(pipeline)` projects); this file covers what only pipelining has.
+ */
+
+interface DB {
+  pipe_item: { id: number }
+}
+
+const APP = 'kp_pipeline_test'
+
+describe.each(testTargets().filter((target) => target.dialect === 'postgres'))(
+  'pipeline: true on $target',
+  (database) => {
+    let schema: TestSchema
+    let dialect: PooledPostgresDialect
+    let db: Kysely<DB>
+    const bouncer = isPgBouncer(database)
+
+    function pipelineDialect(max: number, acquireTimeoutMillis = 5_000): PooledPostgresDialect {
+      const connection =
+        typeof schema.connection === 'string'
+          ? { connectionString: schema.connection, application_name: APP }
+          : { ...schema.connection, application_name: APP }
+      return new PooledPostgresDialect({
+        connection,
+        pool: { max, acquireTimeoutMillis },
+        pipeline: true,
+        pooler: bouncer ? 'transaction' : undefined,
+      })
+    }
+
+    beforeAll(async () => {
+      assertAvailable(database)
+      schema = await createTestSchema(database, 'pipeline')
+      dialect = pipelineDialect(2)
+      db = new Kysely<DB>({ dialect })
+      await db.schema.createTable('pipe_item').addColumn('id', 'integer').execute()
+    })
+
+    afterAll(async () => {
+      await db?.destroy()
+      await schema?.drop()
+    })
+
+    it('runs many callers’ statements on shared connections, each with its own result, and returns them clean', async () => {
+      const before = dialect.pool.stats()
+      const results = await Promise.all(
+        Array.from({ length: 120 }, (_, i) => sql<{ i: number }>`select ${i}::int as i`.execute(db)),
+      )
+      expect(results.map((result) => result.rows[0]?.i)).toEqual(Array.from({ length: 120 }, (_, i) => i))
+      const after = dialect.pool.stats()
+      // Shared: far fewer leases than statements, never more connections than max.
+      expect(after.acquires - before.acquires).toBeLessThan(60)
+      expect(after.size).toBeLessThanOrEqual(2)
+      expect(after.used).toBe(0)
+      expect(after.rolledBackOnRelease).toBe(before.rolledBackOnRelease)
+      expect(after.resetOnRelease).toBe(before.resetOnRelease)
+    })
+
+    it('fails a failed statement alone; its neighbours on the connection succeed', async () => {
+      const settled = await Promise.allSettled(
+        Array.from({ length: 40 }, (_, i) =>
+          (i % 4 === 1
+            ? sql<{ i: number }>`select (1 / 0)::int as i`
+            : sql<{ i: number }>`select ${i}::int as i`
+          ).execute(db),
+        ),
+      )
+      settled.forEach((outcome, i) => {
+        if (i % 4 === 1) {
+          expect(outcome).toMatchObject({ status: 'rejected', reason: { message: 'division by zero' } })
+        } else {
+          expect(outcome).toEqual({ status: 'fulfilled', value: expect.objectContaining({ rows: [{ i }] }) })
+        }
+      })
+      expect(dialect.pool.stats().used).toBe(0)
+    })
+
+    it('queues a statement for a lease like any caller: acquireTimeoutMillis holds', async () => {
+      const small = new Kysely<DB>({ dialect: pipelineDialect(1, 200) })
+      try {
+        const holder = await small.startTransaction().execute()
+        await expect(sql`select 1`.execute(small)).rejects.toBeInstanceOf(PoolTimeoutError)
+        await holder.rollback().execute()
+        expect((await sql<{ one: number }>`select 1 as one`.execute(small)).rows).toEqual([{ one: 1 }])
+      } finally {
+        await small.destroy()
+      }
+    })
+
+    it('binds a transaction, a second statement and a session-changing statement to a connection of their own', async () => {
+      const pids = await db.transaction().execute(async (trx) => {
+        await trx.insertInto('pipe_item').values({ id: 100 }).execute()
+        // Outside the transaction, shared statements do not see its row.
+        const outside = await db.selectFrom('pipe_item').where('id', '=', 100).selectAll().execute()
+        const inside = await trx.selectFrom('pipe_item').where('id', '=', 100).selectAll().execute()
+        return { outside: outside.length, inside: inside.length }
+      })
+      expect(pids).toEqual({ outside: 0, inside: 1 })
+      if (!bouncer) {
+        // A SET binds; the pool resets that session on release, shared connections never see it.
+        const resets = dialect.pool.stats().resetOnRelease
+        await sql`set application_name = 'kp_pipeline_changed'`.execute(db)
+        expect(dialect.pool.stats().resetOnRelease).toBe(resets + 1)
+        const names = await Promise.all(
+          Array.from({ length: 10 }, () =>
+            sql<{ name: string }>`select current_setting('application_name') as name`.execute(db),
+          ),
+        )
+        expect(new Set(names.map((result) => result.rows[0]?.name))).toEqual(new Set([APP]))
+      }
+    })
+
+    if (!bouncer) {
+      it('a broken shared connection fails only its statements in flight, with a clear error, and is replaced', async () => {
+        // The statement that kills its own backend breaks its shared connection:
+        // its neighbours in flight there fail, those on the other connection do not.
+        const sleepers = Array.from({ length: 12 }, () =>
+          sql<{ pid: number }>`select pg_backend_pid() as pid from pg_sleep(0.2)`.execute(db),
+        )
+        const killer = sql`select pg_terminate_backend(pg_backend_pid())`.execute(db)
+        const outcomes = await Promise.allSettled([...sleepers, killer])
+        const failed = outcomes.filter((outcome) => outcome.status === 'rejected')
+        const succeeded = outcomes.filter((outcome) => outcome.status === 'fulfilled')
+        expect(failed.length).toBeGreaterThan(0)
+        expect(succeeded.length).toBeGreaterThan(0)
+        for (const outcome of failed) {
+          expect((outcome as PromiseRejectedResult).reason.message).toMatch(
+            /shared \(pipelined\) connection failed while this statement was in flight; it may or may not have run, and it was not retried/,
+          )
+        }
+        // Replaced: the next statements all run.
+        const next = await Promise.all(
+          Array.from({ length: 10 }, (_, i) => sql<{ i: number }>`select ${i}::int as i`.execute(db)),
+        )
+        expect(next.map((result) => result.rows[0]?.i)).toEqual(Array.from({ length: 10 }, (_, i) => i))
+        await expect.poll(() => dialect.pool.stats().used).toBe(0)
+      })
+    }
+
+    if (abortSupported) {
+      it('rejects an aborted shared statement at once; no cancel is sent, the statement runs to its end', async () => {
+        const controller = new AbortController()
+        const order: string[] = []
+        // `cancel query` is asked for, but on a shared connection nothing is cancelled.
+        const aborted = db
+          .executeQuery(CompiledQuery.raw(`insert into pipe_item (id) select 200 from pg_sleep(0.3)`), {
+            signal: controller.signal,
+            inflightQueryAbortStrategy: 'cancel query',
+          })
+          .then(
+            () => order.push('aborted resolved'),
+            (error: Error) => order.push(`aborted rejected: ${error.message}`),
+          )
+        const neighbour = sql`select 1 from pg_sleep(0.3)`.execute(db).then(() => order.push('neighbour'))
+        await expect.poll(() => dialect.pool.stats().used).toBeGreaterThan(0)
+        controller.abort(new Error('caller gave up'))
+        await Promise.all([aborted, neighbour])
+        expect(order).toEqual(['aborted rejected: caller gave up', 'neighbour'])
+        // Not cancelled: the insert ran, once.
+        await expect
+          .poll(async () => (await db.selectFrom('pipe_item').where('id', '=', 200).selectAll().execute()).length)
+          .toBe(1)
+        await expect.poll(() => dialect.pool.stats().used).toBe(0)
+      })
+    }
+
+    it('refuses pg’s query_timeout, which would destroy a shared connection', () => {
+      expect(
+        () =>
+          new PooledPostgresDialect({
+            connection: { connectionString: 'postgres://127.0.0.1/x', query_timeout: 1_000 },
+            pipeline: true,
+          }),
+      ).toThrow(/pipeline: true cannot be combined with the pg query_timeout option/)
+    })
+  },
+)
