@@ -38,6 +38,10 @@ export class PooledPostgresDialect extends PooledDialect<Client> {
         const pooler = poolerProblem(raw.pooler)
         if (pooler !== undefined) problems.push(pooler)
         problems.push(...pipelineProblems(raw))
+        if (raw.pipeline === true && (raw.replicas !== undefined || Array.isArray(raw.connection))) {
+          // not yet: pipelined statements would share the first server's connections only
+          problems.push('pipeline: true does not combine with replicas or connection as an array (yet)')
+        }
       },
       createConnector: (connection) =>
         postgresConnector(connection, { pooler: config.pooler, statementTimeoutMillis: config.statementTimeoutMillis }),

@@ -175,6 +175,22 @@ describe.each(['postgres', 'mysql'] as const)('replicas on %s', (kind) => {
         ? "create function kp_rep_write() returns int language sql as 'insert into kp_rep_rows (port) values (7) returning 1'"
         : 'create function test.kp_rep_write() returns int modifies sql data begin insert into test.kp_rep_rows (port) values (7); return 1; end',
     )
+    // the replica has the function too (else it would answer "no such function", not refuse a write)
+    await expect
+      .poll(
+        async () =>
+          Number(
+            (
+              await pair.replica.admin(
+                kind === 'postgres'
+                  ? "select count(*) as n from pg_proc where proname = 'kp_rep_write'"
+                  : "select count(*) as n from information_schema.routines where routine_name = 'kp_rep_write'",
+              )
+            )[0]!.n,
+          ),
+        { timeout: 5_000 },
+      )
+      .toBe(1)
     // counted on the primary itself
     const count = async () =>
       Number(
