@@ -96,6 +96,10 @@ export class Topology<C, P = unknown> {
     return this.#nodes.map((node) => this.#info(node))
   }
 
+  pools(): Pool<C>[] {
+    return this.#nodes.map((node) => node.pool)
+  }
+
   on(_event: 'change', listener: ChangeListener): this {
     this.#listeners.add(listener)
     return this

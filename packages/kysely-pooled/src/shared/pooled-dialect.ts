@@ -47,7 +47,7 @@ export abstract class PooledDialect<C> implements Dialect {
    * and pool (`servers()`), and a `change` event when a server's role or
    * usability changes. Undefined for a single server.
    */
-  get topology(): DialectTopology | undefined {
+  get topology(): DialectTopology<C> | undefined {
     return this.#settings.pools.topology
   }
 

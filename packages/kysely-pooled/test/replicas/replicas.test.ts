@@ -104,6 +104,10 @@ describe.each(['postgres', 'mysql'] as const)('replicas on %s', (kind) => {
       true,
     )
     expect(changes.some((change) => change.role === 'replica' && change.usable)).toBe(true)
+    // each its own pool: its own max and stats
+    const pools = dialect.topology!.pools()
+    expect(pools.map((pool) => [pool.name, pool.stats().max])).toEqual(servers.map((server) => [server.pool, 8]))
+    expect(dialect.pool.name).toBe(pools[0]!.name)
   })
 
   test('routing share: single reads are answered by the replica', async () => {
