@@ -27,8 +27,7 @@ export function kyselyPooledProject(name: string, line: KyselyLine, pipeline = f
       include: ['test/**/*.test.ts'],
       // The replica suites start their own servers and test routing, not
       // Kysely's API: once, on the installed kysely without pipelining, is enough.
-      exclude:
-        line === '0.28' || pipeline ? [...configDefaults.exclude, 'test/replicas/**'] : configDefaults.exclude,
+      exclude: line === '0.28' || pipeline ? [...configDefaults.exclude, 'test/replicas/**'] : configDefaults.exclude,
       globalSetup: ['./test/global-setup.ts'],
       testTimeout: 30_000,
       hookTimeout: 30_000,
