@@ -1,4 +1,4 @@
-import { PoolTimeoutError, type Lease, type Pool } from '@kysely-pooled/core'
+import { PoolTimeoutError, type AcquireSite, type Lease, type Pool } from '@kysely-pooled/core'
 import { LagHistory } from './lag-history.js'
 import { ReadYourWrites } from './read-your-writes.js'
 import { ServerNode, type ServerChange, type ServerInfo, type ServerRole } from './server-node.js'
@@ -117,7 +117,11 @@ export class Topology<C, P = unknown> {
    * a server that goes down leaves its queue and is routed again; with no
    * primary known, writes wait for one up to `acquireTimeoutMillis`.
    */
-  async acquire(route: Route, signal: AbortSignal | undefined): Promise<{ lease: Lease<C>; node: ServerNode<C> }> {
+  async acquire(
+    route: Route,
+    signal: AbortSignal | undefined,
+    site?: AcquireSite,
+  ): Promise<{ lease: Lease<C>; node: ServerNode<C> }> {
     const startedAt = performance.now()
     const deadline = startedAt + this.#settings.acquireTimeoutMillis
     for (;;) {
@@ -128,7 +132,7 @@ export class Topology<C, P = unknown> {
       }
       const down = node.downSignal
       try {
-        const lease = await node.pool.acquire({ signal: signal ? AbortSignal.any([signal, down]) : down })
+        const lease = await node.pool.acquire({ signal: signal ? AbortSignal.any([signal, down]) : down, site })
         return { lease, node }
       } catch (error) {
         if (signal?.aborted || !down.aborted) throw error

@@ -145,7 +145,7 @@ export abstract class PooledDriver<C> implements Driver {
       acquireOptions = { signal }
     }
     const lease = this.#topology
-      ? (await this.#topology.acquire('primary', signal)).lease
+      ? (await this.#topology.acquire('primary', signal, site)).lease
       : await this.#pool.acquire(acquireOptions)
     const connection = await this.#connect(lease, signal)
     this.#exclusive++
