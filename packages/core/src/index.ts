@@ -26,6 +26,7 @@ export {
   type PoolerSettings,
 } from './pooler/pooler-option.js'
 export { findSessionState, type SessionStateFinding, type SessionStateKind } from './pooler/session-state-classifier.js'
+export { isPlainRead } from './routing/plain-read.js'
 
 export { createPool, Pool, type AcquireOptions, type DestroyOptions } from './pool/pool.js'
 export { Lease } from './pool/lease.js'

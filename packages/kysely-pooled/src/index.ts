@@ -23,3 +23,8 @@ export {
   SessionStateError,
 } from '@kysely-pooled/core'
 export type { PoolerMode, PoolerOption } from '@kysely-pooled/core'
+
+// Replicas and failover (see the README): the read-your-writes scope, and what `dialect.topology` reports.
+export { readYourWritesScope } from './replicas/read-your-writes.js'
+export type { DialectTopology } from './replicas/dialect-topology.js'
+export type { ServerChange, ServerInfo, ServerRole } from './replicas/server-node.js'

@@ -20,7 +20,7 @@ import {
   type ServerProbe,
 } from './server-probe.js'
 
-export const DOCTOR_HELP = `Usage: kysely-pooled doctor [<url>] [options]
+export const DOCTOR_HELP = `Usage: kysely-pooled doctor [<url>…] [options]
 
 Connects to a PostgreSQL or MySQL/MariaDB server and prints its version, its
 connection limits and use, what opening a connection costs next to a query,
@@ -28,6 +28,10 @@ and the pool size (max per process) that keeps all your processes inside the
 server's limit. The scheme picks the driver: postgres://, postgresql:// (pg),
 mysql://, mariadb:// (mysql2). Without <url>, the URL is read from
 DATABASE_URL, which keeps the password out of your shell history.
+
+With replicas or candidate primaries (failover), pass every server's URL:
+each server gets a pool of its own in each process, so each server's budget
+is counted, and the pool max is the one that fits them all.
 
 Options:
   --processes <n>    processes per host, each with its own pool (default 1)
@@ -55,6 +59,8 @@ Exit codes: 0 done; 1 the processes cannot fit in the server's limit;
 
 interface DoctorOptions {
   readonly url: DatabaseUrl
+  /** Every server's URL (the first is `url`): replicas and candidate primaries each get a pool per process. */
+  readonly urls: readonly DatabaseUrl[]
   readonly processes: number
   readonly hosts: number
   readonly concurrency: number | undefined
@@ -81,8 +87,22 @@ export async function runDoctor(
     if (options === undefined) {
       return EXIT_OK
     }
-    secrets = options.url.secrets
-    return await diagnose(options, io)
+    secrets = options.urls.flatMap((url) => url.secrets)
+    if (options.urls.length === 1) {
+      return await diagnose(options, io, [])
+    }
+    // One pool per server in each process: every server's budget must hold it.
+    const maxes: number[] = []
+    for (const url of options.urls) {
+      const code = await diagnose({ ...options, url }, io, maxes)
+      if (code !== EXIT_OK) return code
+      io.out('\n')
+    }
+    const max = Math.min(...maxes)
+    io.out(
+      `${options.urls.length} servers, one pool each per process (replicas, failover): pool: { max: ${max} } fits every server's budget (${maxes.join(', ')})\n`,
+    )
+    return EXIT_OK
   } catch (error) {
     const message =
       error instanceof CliError || error instanceof DriverMissingError
@@ -110,13 +130,14 @@ function parseDoctorArgs(argv: readonly string[], io: CliIo, env: NodeJS.Process
     io.out(`${packageVersion()}\n`)
     return undefined
   }
-  if (positionals.length > 1) {
-    throw new CliError('expected exactly one <url> (see --help)')
-  }
   const fromEnv = env.DATABASE_URL?.trim()
-  const rawUrl = positionals[0] ?? (fromEnv ? fromEnv : undefined)
-  if (rawUrl === undefined) {
+  const rawUrls = positionals.length > 0 ? positionals : fromEnv ? [fromEnv] : []
+  if (rawUrls.length === 0) {
     throw new CliError('missing <url>: pass it, or set DATABASE_URL (see --help)')
+  }
+  const urls = rawUrls.map(parseDatabaseUrl)
+  if (new Set(urls.map((parsed) => parsed.dialect)).size > 1) {
+    throw new CliError('the servers of one dialect are all PostgreSQL or all MySQL/MariaDB')
   }
   let headroomRatio: number | undefined
   if (values.headroom !== undefined) {
@@ -126,9 +147,10 @@ function parseDoctorArgs(argv: readonly string[], io: CliIo, env: NodeJS.Process
     }
     headroomRatio = percent / 100
   }
-  const url = parseDatabaseUrl(rawUrl)
+  const url = urls[0]!
   return {
     url,
+    urls,
     processes: integerOption('processes', values.processes, 1) ?? 1,
     hosts: integerOption('hosts', values.hosts, 1) ?? 1,
     concurrency: integerOption('concurrency', values.concurrency, 1),
@@ -203,7 +225,8 @@ function integerOption(name: string, raw: string | undefined, min: number): numb
   return value
 }
 
-async function diagnose(options: DoctorOptions, io: CliIo): Promise<number> {
+/** Diagnoses `options.url`; pushes the max it recommends to `maxes`. */
+async function diagnose(options: DoctorOptions, io: CliIo, maxes: number[]): Promise<number> {
   const { url } = options
   const probe = await createServerProbe(url, { connectTimeoutMillis: options.timeoutMillis })
   const session = await openOrExplain(probe, url)
@@ -268,6 +291,7 @@ async function diagnose(options: DoctorOptions, io: CliIo): Promise<number> {
   for (const line of recommendation.arithmetic) {
     out.push(`  ${line}`)
   }
+  maxes.push(recommendation.max)
   out.push(`  => pool: { max: ${recommendation.max} } in each process`)
   if (options.concurrency === undefined) {
     out.push('     (an upper bound: aim lower; size by peak concurrent queries with --concurrency, 1 for a CLI tool)')

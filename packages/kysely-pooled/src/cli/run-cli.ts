@@ -5,7 +5,7 @@ import { packageVersion } from './package-version.js'
 export const CLI_HELP = `Usage: kysely-pooled <command> [options]
 
 Commands:
-  doctor [<url>] inspect a database server's connection limits and costs and
+  doctor [<url>…] inspect database servers' connection limits and costs and
                  recommend a pool size (kysely-pooled doctor --help)
 
 Options:

@@ -1,4 +1,5 @@
 import { mysqlConnector } from '@kysely-pooled/core'
+import { mysqlStatusProbe, type StatusProbe } from '../replicas/server-status.js'
 import { MysqlAdapter, MysqlIntrospector, MysqlQueryCompiler, type Driver } from 'kysely'
 import type { MysqlConnection as Connection, MysqlConnectionOptions as ConnectionOptions } from '@kysely-pooled/core'
 import { PooledDialect } from '../shared/pooled-dialect.js'
@@ -22,6 +23,8 @@ export class PooledMysqlDialect extends PooledDialect<Connection> {
   constructor(config: PooledMysqlDialectConfig) {
     const resolved = resolveDialectConfig<Connection, string | ConnectionOptions, PooledMysqlDialectConfig>(config, {
       dialectName: 'PooledMysqlDialect',
+      defaultPort: 3306,
+      statusProbe: mysqlStatusProbe as StatusProbe<Connection, unknown>,
       connectorDialect: 'mysql',
       connectionHint: "a 'mysql://…' URL or mysql2 ConnectionOptions",
       extraKeys: [],

@@ -7,8 +7,14 @@ import type { PooledDialectConfigBase } from '../shared/pooled-dialect-config.js
  * stock ones.
  */
 export interface PooledPostgresDialectConfig extends PooledDialectConfigBase<Client> {
-  /** A `postgres://…` URL or a pg `ClientConfig`. Ignored when `pool` is an existing core Pool. */
-  readonly connection?: string | ClientConfig
+  /**
+   * A `postgres://…` URL or a pg `ClientConfig`. Ignored when `pool` is an
+   * existing core Pool. An array lists candidate primaries, in order: writes
+   * go to the one that accepts them, and move when it stops (failover).
+   */
+  readonly connection?: string | ClientConfig | readonly (string | ClientConfig)[]
+  /** Read-only servers (streaming standbys): plain reads outside a transaction go to the least busy healthy one. */
+  readonly replicas?: readonly (string | ClientConfig)[]
   /**
    * The `pg-cursor` class, needed for `.stream()`:
    * `import Cursor from 'pg-cursor'` then `cursor: Cursor`.

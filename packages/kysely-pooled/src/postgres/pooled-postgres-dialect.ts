@@ -1,4 +1,5 @@
 import { poolerProblem, postgresConnector } from '@kysely-pooled/core'
+import { postgresStatusProbe, type StatusProbe } from '../replicas/server-status.js'
 import { PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler, type Driver } from 'kysely'
 import type { PostgresClient as Client, PostgresClientConfig as ClientConfig } from '@kysely-pooled/core'
 import { PooledDialect } from '../shared/pooled-dialect.js'
@@ -25,6 +26,8 @@ export class PooledPostgresDialect extends PooledDialect<Client> {
   constructor(config: PooledPostgresDialectConfig) {
     const resolved = resolveDialectConfig<Client, string | ClientConfig, PooledPostgresDialectConfig>(config, {
       dialectName: 'PooledPostgresDialect',
+      defaultPort: 5432,
+      statusProbe: postgresStatusProbe as StatusProbe<Client, unknown>,
       connectorDialect: 'postgres',
       connectionHint: "a 'postgres://…' URL or a pg ClientConfig",
       extraKeys: ['cursor', 'pooler', 'pipeline'],
@@ -35,6 +38,10 @@ export class PooledPostgresDialect extends PooledDialect<Client> {
         const pooler = poolerProblem(raw.pooler)
         if (pooler !== undefined) problems.push(pooler)
         problems.push(...pipelineProblems(raw))
+        if (raw.pipeline === true && (raw.replicas !== undefined || Array.isArray(raw.connection))) {
+          // not yet: pipelined statements would share the first server's connections only
+          problems.push('pipeline: true does not combine with replicas or connection as an array (yet)')
+        }
       },
       createConnector: (connection) =>
         postgresConnector(connection, { pooler: config.pooler, statementTimeoutMillis: config.statementTimeoutMillis }),

@@ -3,6 +3,7 @@ import type { AbortOptions } from './abort-options.js'
 import type { PoolFactory } from './pooled-dialect-config.js'
 import { livePoolHandle } from './live-pool-handle.js'
 import type { ResolvedDialectConfig } from './resolve-dialect-config.js'
+import type { Topology } from '../replicas/topology.js'
 
 /** One pool of the dialect and the drivers (Kysely instances) using it. */
 export interface PoolGeneration<C> {
@@ -10,6 +11,8 @@ export interface PoolGeneration<C> {
   /** False for a pool passed in to be shared: the dialect never destroys it. */
   readonly owned: boolean
   users: number
+  /** With replicas or candidate primaries: every server's pool (`pool` is the first candidate's). */
+  readonly topology?: Topology<C>
 }
 
 type Listener = PoolEventListener<PoolEventName>
@@ -46,14 +49,20 @@ export class DialectPools<C> {
     // Made now, so that `dialect.pool` (stats, `ready()`, `min` warm-up) works
     // from construction on, as before the first query.
     if (source.kind === 'options') {
-      this.#current = this.#adopt(config.makePool(source.options, undefined))
+      this.#current = this.#make(undefined)
     }
     this.handle = livePoolHandle<C>({
       dialectName: config.dialectName,
-      live: () => this.#current?.pool,
+      // with a topology: the primary's pool (the first candidate's while none is known)
+      live: () => this.#current?.topology?.primaryPool ?? this.#current?.pool,
       on: (event, listener) => this.#on(event, listener),
       off: (event, listener) => this.#off(event, listener),
     })
+  }
+
+  /** The live generation's servers (replicas / failover), if the dialect has them. */
+  get topology(): Topology<C> | undefined {
+    return this.#current?.topology
   }
 
   /** A driver's `init`: joins the live generation, or makes the next one. */
@@ -73,7 +82,7 @@ export class DialectPools<C> {
     const { pool } = generation
     this.#draining.add(pool)
     try {
-      await pool.destroy({ graceMillis: this.#config.destroyGraceMillis })
+      await (generation.topology ?? pool).destroy({ graceMillis: this.#config.destroyGraceMillis })
     } finally {
       this.#draining.delete(pool)
       for (const [event, listener] of this.#listeners) {
@@ -92,7 +101,7 @@ export class DialectPools<C> {
   #next(options: AbortOptions | undefined): Promise<PoolGeneration<C>> {
     const { source, makePool } = this.#config
     if (source.kind === 'options') {
-      return Promise.resolve((this.#current = this.#adopt(makePool(source.options, this.#name))))
+      return Promise.resolve((this.#current = this.#make(this.#name)))
     }
     // Only a factory gets here: a shared pool is always usable.
     const factory = (source as { readonly factory: PoolFactory<C> }).factory
@@ -105,6 +114,17 @@ export class DialectPools<C> {
       }
     })()
     return this.#making
+  }
+
+  /** A generation from the config's pool options: one pool, or one per server. */
+  #make(name: string | undefined): PoolGeneration<C> {
+    const { makeTopology, makePool, source } = this.#config
+    const options = (source as { readonly options?: Parameters<typeof makePool>[0] }).options
+    if (makeTopology === undefined) {
+      return this.#adopt(makePool(options, name))
+    }
+    const topology = makeTopology()
+    return { ...this.#adopt(topology.firstPool), topology }
   }
 
   #adopt(pool: Pool<C>): PoolGeneration<C> {

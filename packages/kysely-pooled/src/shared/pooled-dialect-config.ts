@@ -43,6 +43,17 @@ export interface PooledDialectConfigBase<C> {
    * Off by default.
    */
   readonly statementTimeoutMillis?: number
+  /**
+   * A replica further behind the primary than this gets no reads until it
+   * catches up (see "Replicas and failover" in the README). Default 2000.
+   */
+  readonly maxReplicaLagMillis?: number
+  /**
+   * After a write, reads from the same async context (`readYourWritesScope`,
+   * or the whole dialect outside any scope) go to the primary for this long.
+   * Default 1000; 0 turns it off.
+   */
+  readonly readYourWritesMillis?: number
 }
 
 export const DEFAULT_DESTROY_GRACE_MILLIS = 5_000

@@ -3,6 +3,7 @@ import type { DatabaseIntrospector, Dialect, DialectAdapter, Driver, Kysely, Que
 import { DialectPools } from './dialect-pools.js'
 import type { PooledDriverSettings } from './pooled-driver.js'
 import type { ResolvedDialectConfig } from './resolve-dialect-config.js'
+import type { DialectTopology } from '../replicas/dialect-topology.js'
 
 /** Kysely's own classes for one database, reused as they are. */
 export interface KyselyDialectParts {
@@ -39,6 +40,15 @@ export abstract class PooledDialect<C> implements Dialect {
    */
   get pool(): Pool<C> {
     return this.#settings.pools.handle
+  }
+
+  /**
+   * With `replicas` or `connection` as an array: every server, its role, lag
+   * and pool (`servers()`), and a `change` event when a server's role or
+   * usability changes. Undefined for a single server.
+   */
+  get topology(): DialectTopology<C> | undefined {
+    return this.#settings.pools.topology
   }
 
   protected get driverSettings(): PooledDriverSettings<C> {

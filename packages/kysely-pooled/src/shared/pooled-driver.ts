@@ -15,6 +15,8 @@ import { LazyConnection, type Binder } from './lazy-connection.js'
 import type { LeaseConnection } from './lease-connection.js'
 import type { ConnectionHook } from './pooled-dialect-config.js'
 import { ALWAYS_BIND, type StatementRouter } from './statement-route.js'
+import { replicaRouter } from '../replicas/replica-router.js'
+import type { Topology } from '../replicas/topology.js'
 
 /** What a dialect hands each of its drivers (one per Kysely instance). */
 export interface PooledDriverSettings<C> {
@@ -46,6 +48,10 @@ export abstract class PooledDriver<C> implements Driver {
   #initSite: AcquireOptions['site']
   readonly #hasHooks: boolean
   #binder!: Binder
+  /** With replicas or failover: the servers, which the statements of unbound handles and the binds go through. */
+  #topology: Topology<C> | undefined
+  /** Handles that began a transaction: their release ends a write (read-your-writes). */
+  readonly #transactions = new WeakSet<LazyConnection>()
   /** Handles of this driver bound to an exclusive connection right now. */
   #exclusive = 0
 
@@ -91,8 +97,13 @@ export abstract class PooledDriver<C> implements Driver {
     this.#initSite = captureAcquireSite(this.init)
     this.#generation = await this.#settings.pools.attach(options)
     this.#pool = this.#generation.pool
+    const topology = (this.#topology = this.#generation.topology)
     this.#binder = {
-      router: this.createRouter(this.#pool),
+      router: topology
+        ? replicaRouter(topology, this.#pool.connector.dialect === 'mysql' ? 'mysql' : 'postgres', (lease, signal) =>
+            this.#connect(lease, signal),
+          )
+        : this.createRouter(this.#pool),
       bind: (signal, site) => this.#bind(signal, site) as Promise<LeaseConnection<unknown>>,
       adopt: (lease) => {
         this.#exclusive++
@@ -133,7 +144,16 @@ export abstract class PooledDriver<C> implements Driver {
     } else if (signal) {
       acquireOptions = { signal }
     }
-    const lease = await this.#pool.acquire(acquireOptions)
+    const lease = this.#topology
+      ? (await this.#topology.acquire('primary', signal, site)).lease
+      : await this.#pool.acquire(acquireOptions)
+    const connection = await this.#connect(lease, signal)
+    this.#exclusive++
+    return connection
+  }
+
+  /** A lease's Kysely connection, its hooks run. */
+  async #connect(lease: Lease<C>, signal: AbortSignal | undefined): Promise<LeaseConnection<C>> {
     // As the stock drivers: `destroy` was called while the connection was
     // being acquired (the pool lives on for the dialect's other instances).
     if (this.#generation === undefined) {
@@ -149,13 +169,17 @@ export abstract class PooledDriver<C> implements Driver {
         await preparing
       }
     }
-    this.#exclusive++
     return connection
   }
 
   async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
     // A transaction needs a session of its own: bind before the first statement.
-    const bound = await asLazy(connection).bind()
+    const lazy = asLazy(connection)
+    if (this.#topology) {
+      this.#topology.readYourWrites.wrote()
+      this.#transactions.add(lazy)
+    }
+    const bound = await lazy.bind()
     await this.begin(bound as LeaseConnection<C>, settings)
   }
 
@@ -200,6 +224,10 @@ export abstract class PooledDriver<C> implements Driver {
     // frame or tick per query.
     if (!(connection instanceof LazyConnection)) {
       return Promise.reject(notOurs())
+    }
+    if (this.#topology && this.#transactions.has(connection)) {
+      // The transaction's end (commit or not): the window runs from here.
+      this.#topology.readYourWrites.wrote()
     }
     return connection.release()
   }

@@ -12,6 +12,9 @@ import {
   type PooledDialectConfigBase,
   type PoolFactory,
 } from './pooled-dialect-config.js'
+import { topologyProblems, makeTopology, type ReplicaConfig } from '../replicas/replica-config.js'
+import type { StatusProbe } from '../replicas/server-status.js'
+import type { Topology } from '../replicas/topology.js'
 
 /** How one dialect describes itself to the shared config validation. */
 export interface DialectDescription<C, Connection, Config> {
@@ -27,6 +30,10 @@ export interface DialectDescription<C, Connection, Config> {
   readonly checkExtras?: (config: Record<string, unknown>, problems: string[]) => void
   /** The whole (validated) config is passed so that connector options among the extra keys reach the connector. */
   readonly createConnector: (connection: Connection, config: Config) => Connector<C>
+  /** The server's port when a connection names none (replica and failover server names). */
+  readonly defaultPort: number
+  /** How a background check asks a server for its role and position (replicas, failover). */
+  readonly statusProbe: StatusProbe<C, unknown>
 }
 
 /** Where the dialect's pools come from. */
@@ -47,6 +54,8 @@ export interface ResolvedDialectConfig<C> {
    * a factory returned, validated like the config; throws `PoolConfigError`.
    */
   readonly makePool: (value: unknown, name: string | undefined) => Pool<C>
+  /** With `replicas` or `connection` as an array: makes the servers' pools (from the config's pool options). */
+  readonly makeTopology: (() => Topology<C>) | undefined
 }
 
 const COMMON_KEYS = [
@@ -56,6 +65,9 @@ const COMMON_KEYS = [
   'onReserveConnection',
   'destroyGraceMillis',
   'statementTimeoutMillis',
+  'replicas',
+  'maxReplicaLagMillis',
+  'readYourWritesMillis',
 ]
 const POOL_OPTION_HINT = new Set(['min', 'max', 'acquireTimeoutMillis', 'idleTimeoutMillis', 'maxLifetimeMillis'])
 
@@ -95,8 +107,12 @@ export function resolveDialectConfig<C, Connection, Config extends PooledDialect
   } else {
     source = { kind: 'options', options: config.pool as PoolOptions | undefined }
     checkPoolOptions(config.pool, problems)
-    checkConnection(config.connection, description.connectionHint, problems)
+    if (!Array.isArray(config.connection)) checkConnection(config.connection, description.connectionHint, problems)
   }
+  const replicaConfig = config as unknown as ReplicaConfig
+  const topologyFound = topologyProblems(replicaConfig, description.defaultPort, source.kind === 'options')
+  problems.push(...topologyFound.problems)
+  for (const entry of topologyFound.connections) checkConnection(entry, description.connectionHint, problems)
   for (const hook of ['onCreateConnection', 'onReserveConnection'] as const) {
     if (config[hook] !== undefined && typeof config[hook] !== 'function') {
       problems.push(`${hook} must be a function, got ${describeKind(config[hook])}`)
@@ -132,9 +148,20 @@ export function resolveDialectConfig<C, Connection, Config extends PooledDialect
     return createPool(description.createConnector(config.connection as Connection, config), named)
   }
 
+  const createConnector = (connection: unknown) => description.createConnector(connection as Connection, config)
   return Object.freeze({
     dialectName,
     source,
+    makeTopology: topologyFound.used
+      ? () =>
+          makeTopology(replicaConfig, {
+            options: config.pool as PoolOptions | undefined,
+            dialect: description.connectorDialect,
+            defaultPort: description.defaultPort,
+            probe: description.statusProbe,
+            makePool: (connection, options) => createPool(createConnector(connection), options),
+          })
+      : undefined,
     destroyGraceMillis: grace,
     onCreateConnection: config.onCreateConnection,
     onReserveConnection: config.onReserveConnection,

@@ -30,7 +30,7 @@ describe('the kysely-pooled bin (dist/cli/main.js)', () => {
   it('doctor --help exits 0', async () => {
     const r = await run('doctor', '--help')
     expect(r.code).toBe(0)
-    expect(r.stdout).toContain('Usage: kysely-pooled doctor [<url>]')
+    expect(r.stdout).toContain('Usage: kysely-pooled doctor [<url>…]')
   })
 
   it('a refused connection: exit 2, one line on stderr, no password', async () => {

@@ -36,7 +36,7 @@ describe('kysely-pooled doctor: arguments', () => {
   it('prints help and exits 0', async () => {
     const r = await doctor('--help')
     expect(r.code).toBe(0)
-    expect(r.stdout).toContain('Usage: kysely-pooled doctor [<url>]')
+    expect(r.stdout).toContain('Usage: kysely-pooled doctor [<url>…]')
     expect(r.stdout).toContain('--processes')
     expect(r.stderr).toBe('')
   })
@@ -53,7 +53,7 @@ describe('kysely-pooled doctor: arguments', () => {
 
   it.each([
     { name: 'no URL', argv: [], error: /missing <url>/ },
-    { name: 'two URLs', argv: ['postgres://a/b', 'mysql://c/d'], error: /exactly one <url>/ },
+    { name: 'two databases', argv: ['postgres://a/b', 'mysql://c/d'], error: /all PostgreSQL or all MySQL/ },
     { name: 'unknown option', argv: ['postgres://h/db', '--bogus'], error: /Unknown option '--bogus'/ },
     { name: 'not a URL', argv: [`postgres://u:${WRONG_PASSWORD}@host:port/db`], error: /not a valid URL/ },
     {
@@ -129,6 +129,18 @@ describe.each(testDatabases())('kysely-pooled doctor on $dialect ($displayUrl)',
     const recommended = Number(/pool: \{ max: (\d+) \}/.exec(r.stdout)?.[1])
     expect(recommended).toBeGreaterThanOrEqual(1)
     expect(recommended).toBeLessThan(max)
+  })
+
+  it('counts the budget of every server given (replicas, failover: one pool per server in each process)', async () => {
+    // the same server twice stands in for a primary and its replica
+    const r = await doctor(admin, admin, '--samples', '1', '--processes', '2', '--reserved', '10')
+    expect(r.stderr).toBe('')
+    expect(r.code).toBe(0)
+    const perServer = [...r.stdout.matchAll(/=> pool: \{ max: (\d+) \}/g)].map((match) => Number(match[1]))
+    expect(perServer).toHaveLength(2)
+    expect(r.stdout).toContain(
+      `2 servers, one pool each per process (replicas, failover): pool: { max: ${Math.min(...perServer)} } fits every server's budget`,
+    )
   })
 
   it('sizes for processes × hosts, capped by --concurrency', async () => {
