@@ -59,7 +59,6 @@ export const SAFE_ALTERNATIVES: Readonly<Record<SessionStateKind, string>> = Obj
     "build the SQL on the client (a DO block's EXECUTE of an expression, or a body in another language, cannot be read before it runs), or run it on a connection that bypasses the pooler (pooler: 'none')",
 })
 
-
 /** Session-level advisory lock functions; the `_xact_` forms are released at transaction end. */
 const SESSION_LOCK_FUNCTIONS = new Set([
   'pg_advisory_lock',

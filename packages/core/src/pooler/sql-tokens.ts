@@ -6,7 +6,8 @@ export type SqlDialect = 'postgres' | 'mysql'
  * a quoted one (`"…"`, `U&"…"`, `` `…` ``), `variable` a MySQL `@name` or
  * `@@name`, `parameter` a `$1` or `?` placeholder.
  */
-export type SqlTokenKind = 'word' | 'identifier' | 'string' | 'number' | 'parameter' | 'variable' | 'operator' | 'punctuation'
+export type SqlTokenKind =
+  'word' | 'identifier' | 'string' | 'number' | 'parameter' | 'variable' | 'operator' | 'punctuation'
 
 /**
  * One token as the server reads it. Comments and whitespace are dropped

@@ -31,7 +31,9 @@ describe('tokenizeSql (PostgreSQL)', () => {
     expect(strings(String.raw`select E'a\'; set x', 'b\'`)).toEqual(["a'; set x", 'b\\'])
     expect(strings(String.raw`select e'\x41\101\u0041\n'`)).toEqual(['AAA\n'])
     expect(words(String.raw`select 'b\'; set x = 1`)).toEqual([['select'], ['set', 'x']])
-    expect(tokenizeSql(String.raw`select 'b\'; set x = 1'`, 'postgres', { backslashEscapes: true }).statements).toHaveLength(1)
+    expect(
+      tokenizeSql(String.raw`select 'b\'; set x = 1'`, 'postgres', { backslashEscapes: true }).statements,
+    ).toHaveLength(1)
   })
 
   it("reads B'…', X'…', N'…' and U&'…' as strings, U&\"…\" as an identifier", () => {
@@ -97,7 +99,10 @@ describe('tokenizeSql (MySQL)', () => {
 
   it('reads executable comments as SQL, with or without a version', () => {
     expect(words('/*! LOCK TABLES t READ */', 'mysql')).toEqual([['lock', 'tables', 't', 'read']])
-    expect(words('/*!40101SET @x = 1*/; select /*M!100100 get_lock */ 1', 'mysql')).toEqual([['set'], ['select', 'get_lock']])
+    expect(words('/*!40101SET @x = 1*/; select /*M!100100 get_lock */ 1', 'mysql')).toEqual([
+      ['set'],
+      ['select', 'get_lock'],
+    ])
     expect(words('select /*+ hint */ 1', 'mysql')).toEqual([['select']])
   })
 
@@ -111,7 +116,7 @@ describe('tokenizeSql (MySQL)', () => {
   })
 
   it('reads user and system variables in every spelling', () => {
-    expect(ofKind("select @`V` := 1, @'w', @\"x\", @y.z, @@SESSION.sql_mode, @@x", 'variable', 'mysql')).toEqual([
+    expect(ofKind('select @`V` := 1, @\'w\', @"x", @y.z, @@SESSION.sql_mode, @@x', 'variable', 'mysql')).toEqual([
       '@v',
       '@w',
       '@x',
