@@ -86,7 +86,7 @@ class Tokenizer {
       const c = sql[i]!
       if (SPACE.test(c)) {
         this.#i++
-      } else if (c === '-' && sql[i + 1] === '-' && (!this.#mysql || i + 2 >= n || /[\s\x00-\x1f]/.test(sql[i + 2]!))) {
+      } else if (c === '-' && sql[i + 1] === '-' && (!this.#mysql || i + 2 >= n || sql.charCodeAt(i + 2) <= 0x20)) {
         // MySQL needs a space or control character after `--` (`1--1` is 1 - -1).
         this.#skipLine()
       } else if (c === '#' && this.#mysql) {
