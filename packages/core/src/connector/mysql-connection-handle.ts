@@ -170,7 +170,13 @@ export class MysqlConnectionHandle implements ConnectionHandle<mysql.Connection>
     await new Promise<void>((resolve, reject) => this.client.reset((error) => (error ? reject(error) : resolve())))
     if (session.lastFailed) throw new Error(`COM_RESET_CONNECTION failed on ${this.#settings.target}`)
     const database = this.#settings.database
-    if (session.useSeen && database !== undefined) {
+    if (session.useSeen) {
+      // Opened without a database, the session cannot go back to none: the pool closes it instead.
+      if (database === undefined || database === '') {
+        throw new Error(
+          `a USE may have changed the database of a connection to ${this.#settings.target} opened without one`,
+        )
+      }
       await query(this.client, `USE ${quoteIdentifier(database)}`)
     }
     if (session.roleSeen && this.#freshRole !== undefined) {
