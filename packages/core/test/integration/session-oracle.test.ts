@@ -105,6 +105,28 @@ describe('server oracle: PostgreSQL', () => {
     expect(new Set(cases.map((c) => c.statements.join(';'))).size).toBeGreaterThan(cases.length * 0.9)
   })
 
+  it.each([
+    'SET search_path = kp_so_other',
+    'SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY',
+    'SET ROLE kp_so_role',
+    'SET SESSION AUTHORIZATION kp_so_role',
+    'CREATE TEMP TABLE kp_so_t90001 (a int)',
+    'CREATE FUNCTION pg_temp.kp_so_f90002() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$',
+    'SELECT pg_advisory_lock(1790003)',
+    'PREPARE kp_so_p90004 AS SELECT 1',
+    'DECLARE kp_so_k90005 CURSOR WITH HOLD FOR SELECT 1',
+    'LISTEN kp_so_c90006',
+  ])("the oracle sees what %s leaves (reset: 'never')", async (statement) => {
+    const pool = createPool(postgresConnector(db.url) as unknown as Connector<pg.Client>, { max: 1, reset: 'never' })
+    try {
+      const baseline = await pool.use((client) => postgresState(client))
+      await pool.use((client) => client.query(statement))
+      expect(diff(baseline, await pool.use((client) => postgresState(client)))).not.toBe('')
+    } finally {
+      await pool.destroy({ graceMillis: 0 })
+    }
+  })
+
   it("reset: 'auto' leaves nothing for the next borrower of the same backend", async () => {
     let pool = createPool(postgresConnector(db.url) as unknown as Connector<pg.Client>, { max: 1, reset: 'auto' })
     const result = outcome()
@@ -234,6 +256,39 @@ describe('server oracle: MySQL/MariaDB', () => {
     expect(corpus.length).toBeGreaterThanOrEqual(150)
   })
 
+  it.each([
+    'SET @kp_so_v90001 = 1',
+    'SET autocommit = 0',
+    "SET SESSION sql_mode = 'ANSI'",
+    'SET TRANSACTION READ ONLY',
+    'SET TRANSACTION ISOLATION LEVEL SERIALIZABLE',
+    'USE kp_so_other',
+    'SET ROLE kp_so_role',
+    'CREATE TEMPORARY TABLE kp_so_t90002 (a int)',
+    "SELECT GET_LOCK('kp_so_l90003', 0)",
+    "PREPARE kp_so_p90004 FROM 'SELECT 1'",
+    'LOCK TABLES kp_so_items READ',
+    'HANDLER kp_so_items OPEN AS kp_so_h90005',
+  ])("the oracle sees what %s leaves (reset: 'never')", async (statement) => {
+    const pool = createPool(mysqlConnector(db.url) as unknown as Connector<mysql.Connection>, {
+      max: 1,
+      reset: 'never',
+    })
+    const names = namesIn([statement])
+    try {
+      const baseline = await pool.use((connection) => mysqlState(connection, admin, names))
+      await pool.use(
+        (connection) =>
+          new Promise<void>((resolve, reject) =>
+            connection.query(statement, (error) => (error ? reject(error) : resolve())),
+          ),
+      )
+      expect(diff(baseline, await pool.use((connection) => mysqlState(connection, admin, names)))).not.toBe('')
+    } finally {
+      await pool.destroy({ graceMillis: 0 })
+    }
+  })
+
   it("reset: 'auto' leaves nothing for the next borrower of the same connection", async () => {
     const open = (): Pool<mysql.Connection> =>
       createPool(mysqlConnector(db.url) as unknown as Connector<mysql.Connection>, { max: 1, reset: 'auto' })
@@ -253,10 +308,10 @@ describe('server oracle: MySQL/MariaDB', () => {
           }
           return mysqlBackend(connection)
         })
-        const after = await pool.use(async (connection) => ({
-          id: await mysqlBackend(connection),
-          state: await mysqlState(connection, admin, names),
-        }))
+        const after = await pool.use(async (connection) => {
+          const state = await mysqlState(connection, admin, names)
+          return { id: await mysqlBackend(connection), state }
+        })
         if (after.id !== id) result.replaced.push(oracleCase.label)
         const changes = diff(baseline, after.state)
         if (changes !== '') {

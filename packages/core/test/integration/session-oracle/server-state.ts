@@ -70,18 +70,34 @@ export async function mysqlBackend(connection: mysql.Connection): Promise<number
 }
 
 /**
- * MySQL/MariaDB: the current database and role, user variables, every
- * session variable, and per name of the case: its temporary table, named
- * lock, prepared statement, handler; then whether table locks are held
- * (reading an unlocked table fails under LOCK TABLES) and what the next
- * transaction is like (READ ONLY: a write fails; SERIALIZABLE: a plain read
- * takes a shared lock another session sees with NOWAIT).
+ * MySQL/MariaDB: whether table locks are held (another session cannot lock
+ * the table, NOWAIT), what the next transaction is like (READ ONLY: a write
+ * fails; SERIALIZABLE: a plain read takes a shared lock another session sees
+ * with NOWAIT), the current database and role, user variables, every session
+ * variable, and per name of the case: its temporary table, named lock,
+ * prepared statement, handler.
  */
 export async function mysqlState(
   connection: mysql.Connection,
   admin: Admin,
   names: readonly string[],
 ): Promise<ServerState> {
+  // Table locks (LOCK TABLES, an open HANDLER), seen from the side: START TRANSACTION would release them.
+  const tableLocks = (await admin
+    .query('LOCK TABLES test.kp_so_items WRITE NOWAIT')
+    .then(() => 0)
+    .catch((error: { errno?: number }) => error.errno ?? -1)) as number
+  await admin.query('UNLOCK TABLES')
+  // Before any statement that reads a table: it would be the transaction a SET TRANSACTION shapes.
+  await mysqlQuery(connection, 'START TRANSACTION')
+  const readOnly = await errnoOf(connection, 'UPDATE test.kp_so_free SET n = n WHERE id = 0')
+  await mysqlQuery(connection, 'SELECT n FROM test.kp_so_items WHERE id = 0')
+  const serializable = (await admin
+    .query('SELECT n FROM test.kp_so_items WHERE id = 0 FOR UPDATE NOWAIT')
+    .then(() => 0)
+    .catch((error: { errno?: number }) => error.errno ?? -1)) as number
+  await admin.query('ROLLBACK')
+  await mysqlQuery(connection, 'ROLLBACK')
   const [head] = await mysqlQuery(
     connection,
     'SELECT DATABASE() AS db, CURRENT_ROLE() AS role, (SELECT COUNT(*) FROM information_schema.USER_VARIABLES) AS user_variables',
@@ -109,16 +125,6 @@ export async function mysqlState(
     if (kind === 'h') present = (await errnoOf(connection, `HANDLER ${name} CLOSE`)) === 0
     if (present) leftovers.push(name)
   }
-  const tableLocks = await errnoOf(connection, 'SELECT n FROM test.kp_so_free WHERE id = 0')
-  await mysqlQuery(connection, 'START TRANSACTION')
-  const readOnly = await errnoOf(connection, 'UPDATE test.kp_so_free SET n = n WHERE id = 0')
-  await mysqlQuery(connection, 'SELECT n FROM test.kp_so_items WHERE id = 0')
-  const serializable = (await admin
-    .query('SELECT n FROM test.kp_so_items WHERE id = 0 FOR UPDATE NOWAIT')
-    .then(() => 0)
-    .catch((error: { errno?: number }) => error.errno ?? -1)) as number
-  await admin.query('ROLLBACK')
-  await mysqlQuery(connection, 'ROLLBACK')
   return {
     ...head,
     user_variables: Number(head!.user_variables),
