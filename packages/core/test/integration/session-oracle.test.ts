@@ -61,7 +61,7 @@ function diff(baseline: ServerState, now: ServerState): string {
 function settle(label: string, corpus: number, result: Outcome): void {
   if (REPORT) {
     console.log(
-      `${label}: ${corpus} cases, ${result.leaks.length} leaked, ${result.refused} refused, ${result.errors.length} failed, ${result.replaced.length} replaced\n  ${result.leaks.join('\n  ')}`,
+      `${label}: ${corpus} cases, ${result.leaks.length} leaked (${result.leaks.filter((leak) => leak.startsWith('generated')).length} of them generated), ${result.refused} refused, ${result.errors.length} failed, ${result.replaced.length} replaced\n  ${result.leaks.join('\n  ')}`,
     )
     return
   }
@@ -148,7 +148,7 @@ describe('server oracle: PostgreSQL', () => {
         if (after.pid !== pid) result.replaced.push(oracleCase.label)
         const changes = diff(baseline, after.state)
         if (changes !== '') {
-          result.leaks.push(`${oracleCase.statements.join(' ; ')} ⇒ ${changes}`)
+          result.leaks.push(`${oracleCase.label}: ${oracleCase.statements.join(' ; ')} ⇒ ${changes}`)
           // Start the next case clean (only reached when something leaked).
           await pool.destroy({ graceMillis: 0 })
           pool = createPool(postgresConnector(db.url) as unknown as Connector<pg.Client>, { max: 1, reset: 'auto' })
@@ -207,7 +207,7 @@ describe('server oracle: PostgreSQL', () => {
           if (after.pid !== pid) result.replaced.push(oracleCase.label)
           const changes = diff(baseline, after.state)
           if (changes !== '') {
-            result.leaks.push(`${oracleCase.statements.join(' ; ')} ⇒ ${changes}`)
+            result.leaks.push(`${oracleCase.label}: ${oracleCase.statements.join(' ; ')} ⇒ ${changes}`)
             await pool.destroy({ graceMillis: 0 })
             // Through PgBouncer the server connection outlives ours: clean it by hand.
             const client = new pgDriver.Client({ connectionString: url })
@@ -315,7 +315,7 @@ describe('server oracle: MySQL/MariaDB', () => {
         if (after.id !== id) result.replaced.push(oracleCase.label)
         const changes = diff(baseline, after.state)
         if (changes !== '') {
-          result.leaks.push(`${oracleCase.statements.join(' ; ')} ⇒ ${changes}`)
+          result.leaks.push(`${oracleCase.label}: ${oracleCase.statements.join(' ; ')} ⇒ ${changes}`)
           await pool.destroy({ graceMillis: 0 })
           pool = open()
           baseline = await pool.use((connection) => mysqlState(connection, admin, []))
