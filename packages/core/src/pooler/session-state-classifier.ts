@@ -49,7 +49,7 @@ export const SAFE_ALTERNATIVES: Readonly<Record<SessionStateKind, string>> = Obj
   'DECLARE … WITH HOLD':
     'DECLARE the cursor without WITH HOLD inside a transaction and FETCH before COMMIT (or stream the query)',
   'temporary object':
-    'CREATE TEMP TABLE … ON COMMIT DROP inside a transaction (temporary views and sequences cannot be dropped on commit: use a regular object or a CTE)',
+    'CREATE TEMP TABLE … ON COMMIT DROP inside a transaction (temporary views and sequences cannot be dropped on commit: use a regular object or a CTE); a transaction-local search_path must be a literal without pg_temp, since pg_temp first makes every unqualified CREATE temporary',
   LOAD: 'preload the library on the server (shared_preload_libraries / session_preload_libraries)',
   DISCARD:
     'send nothing: the pooler resets server connections itself (server_reset_query), and a client’s DISCARD hits whichever server connection the pooler picked',
