@@ -18,10 +18,23 @@ const UNKNOWN: MysqlSessionChange = Object.freeze({ changed: true, database: tru
 /**
  * Statement-start keywords whose statement changes the session: prepared
  * statements, the current database, table locks, handlers, stored
- * procedures (which may do anything), MariaDB's compound statements outside
- * a stored program, XA transactions that outlive a lease.
+ * procedures (which may do anything), XA transactions that outlive a lease,
+ * backup and global read locks.
  */
-const CHANGING_STARTS = new Set(['prepare', 'execute', 'deallocate', 'use', 'lock', 'unlock', 'handler', 'call', 'xa'])
+const CHANGING_STARTS = new Set([
+  'prepare',
+  'execute',
+  'deallocate',
+  'use',
+  'lock',
+  'unlock',
+  'handler',
+  'call',
+  'xa',
+  // MariaDB's BACKUP LOCK, and FLUSH TABLES … WITH READ LOCK: held by the session.
+  'backup',
+  'flush',
+])
 
 /** Functions that leave state: named locks, and `LAST_INSERT_ID(expr)`, which sets the session's value. */
 const CHANGING_FUNCTIONS = new Set(['get_lock', 'release_lock', 'release_all_locks'])

@@ -267,6 +267,9 @@ describe('the sniff reads what the server reads', () => {
     ['SET TRANSACTION READ ONLY', true],
     ['USE otherdb', true],
     ['SELECT LAST_INSERT_ID(42)', true],
+    ['BACKUP LOCK t', true],
+    ['FLUSH TABLES WITH READ LOCK', true],
+    ['BEGIN NOT ATOMIC SET @x = 1; END', true],
     ["SELECT 'a\\'; SET @x = 1 -- '", true],
     // Benign neighbours.
     ['SELECT LAST_INSERT_ID()', false],
