@@ -35,7 +35,8 @@ const POSTGRES_SUSPECT_ANYWHERE = /[;\\]|\/\*|--|set_config|temp|pg_|u&/i
  * variables (`@`), temporary tables, named locks, `LAST_INSERT_ID(expr)`, or
  * what changes how text reads (`;`, comments incl. `#` and executable ones, `\`).
  */
-const MYSQL_SUSPECT_START = /^\s*(?:set|prepare|execute|deallocate|drop|use|lock|unlock|handler|call|xa|backup|flush|begin\s+not)\b/i
+const MYSQL_SUSPECT_START =
+  /^\s*(?:set|prepare|execute|deallocate|drop|use|lock|unlock|handler|call|xa|backup|flush|begin\s+not)\b/i
 const MYSQL_SUSPECT_ANYWHERE = /[;\\#@]|\/\*|--|temporary|get_lock|release_|last_insert_id/i
 
 const MYSQL_CLEAN: MysqlSessionChange = Object.freeze({ changed: false, database: false, role: false })
