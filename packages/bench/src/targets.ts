@@ -14,6 +14,13 @@ const OVERHEAD_TARGET_NS = 500
  * before issue 13).
  */
 const INSTRUCTIONS_TARGET = 4_500
+/**
+ * The session sniff per clean statement before issue 17 (one regex test,
+ * callgrind, the clean-statements mix): the tokenizer-backed sniff may cost
+ * at most 20 % more.
+ */
+const SNIFF_BEFORE = { postgres: 1_457, mysql: 1_313 } as const
+const SNIFF_BOUND = 1.2
 
 /** Checks the stated targets against what was measured. Never rounds a miss into a pass. */
 export function checkTargets(results: Omit<BenchResults, 'targets'>): TargetCheck[] {
@@ -73,6 +80,15 @@ export function checkTargets(results: Omit<BenchResults, 'targets'>): TargetChec
         : `${perPair.toLocaleString('en-US')} (the pool's own ${instructions!.poolPerPair!.toLocaleString('en-US')}, the bare loop ${instructions!.perPair.bare!.toLocaleString('en-US')})`,
     met: perPair === undefined ? null : perPair <= INSTRUCTIONS_TARGET,
   })
+  for (const dialect of ['postgres', 'mysql'] as const) {
+    const sniff = instructions?.sniffPerStatement?.[dialect]
+    const bound = Math.round(SNIFF_BEFORE[dialect] * SNIFF_BOUND)
+    checks.push({
+      target: `Session sniff (${dialect === 'postgres' ? 'PostgreSQL' : 'MySQL/MariaDB'}) per clean statement ≤ ${bound.toLocaleString('en-US')} instructions (within 20 % of the ${SNIFF_BEFORE[dialect].toLocaleString('en-US')} before issue 17)`,
+      measured: sniff === undefined ? 'not measured' : sniff.toLocaleString('en-US'),
+      met: sniff === undefined ? null : sniff <= bound,
+    })
+  }
   const contended = overhead?.rows.find((r) => r.pool === 'kysely-pooled' && r.load === 'contended')
   checks.push({
     target: 'Issue 2: ≤ raw tarn + 1 µs per pair with 1,000 waiters on max 10',

@@ -158,6 +158,18 @@ export function renderMarkdown(results: BenchResults, chartPath: string): string
             `| **the pool's own** | **${integer(ins.poolPerPair ?? Number.NaN)}** |`,
           ]),
       '',
+      ...(ins.sniffPerStatement?.postgres !== undefined
+        ? [
+            `Session sniff (\`reset: 'auto'\`): instructions per clean statement of a typed Kysely app's mix (packages/bench/src/sniff/clean-statements.ts), loop included, ${integer(ins.sniffStatements ?? Number.NaN)} statements measured the same way. ` +
+              'Before issue 17 (one regex per statement) it was 1,457 (PostgreSQL) and 1,313 (MariaDB); the bound is +20 %.',
+            '',
+            '| dialect | instructions per statement |',
+            '|---|--:|',
+            `| PostgreSQL | ${integer(ins.sniffPerStatement.postgres)} |`,
+            `| MySQL / MariaDB | ${integer(ins.sniffPerStatement.mysql ?? Number.NaN)} |`,
+            '',
+          ]
+        : []),
     )
   }
   if (results.warmUp.length > 0) {

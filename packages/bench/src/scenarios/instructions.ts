@@ -15,9 +15,21 @@ export interface InstructionsResult {
   readonly perPair: Partial<Record<InstructionSubject, number>>
   /** kysely-pooled minus the bare loop: the pool's own instructions per pair. */
   readonly poolPerPair?: number
+  /**
+   * The connectors' session sniff (`reset: 'auto'`) per clean statement of
+   * a typed Kysely app's mix (loop included), per dialect.
+   */
+  readonly sniffPerStatement?: Partial<Record<SniffDialect, number>>
+  /** Statements in the measured sniff run. */
+  readonly sniffStatements?: number
 }
 
+export type SniffDialect = 'postgres' | 'mysql'
+
 const CHILD = fileURLToPath(new URL('../instructions-child.js', import.meta.url))
+const SNIFF_CHILD = fileURLToPath(new URL('../sniff-instructions-child.js', import.meta.url))
+const SNIFF_STATEMENTS = 200_000
+const SNIFF_WARM = 50_000
 const PAIRS = 100_000
 const WARM_PAIRS = 20_000
 const VALGRIND_ARGS = ['--tool=callgrind', '--callgrind-out-file=/dev/null', '--smc-check=all-non-file']
@@ -56,7 +68,42 @@ export async function measureInstructions(): Promise<InstructionsResult> {
     progress(`instructions: ${(error as Error).message}; skipped`)
     return { ...base, tool: version, skipped: (error as Error).message }
   }
-  return { ...base, tool: version, perPair, poolPerPair: perPair['kysely-pooled']! - perPair.bare! }
+  const sniffPerStatement: Partial<Record<SniffDialect, number>> = {}
+  try {
+    for (const dialect of ['postgres', 'mysql'] as const) {
+      const [baseline, measured] = await Promise.all([countSniff(dialect, 0), countSniff(dialect, SNIFF_STATEMENTS)])
+      sniffPerStatement[dialect] = Math.round((measured - baseline) / SNIFF_STATEMENTS)
+      progress(
+        `instructions: ${dialect} session sniff ${sniffPerStatement[dialect]!.toLocaleString('en-US')} per statement`,
+      )
+    }
+  } catch (error) {
+    progress(`instructions: session sniff: ${(error as Error).message}; skipped`)
+  }
+  return {
+    ...base,
+    tool: version,
+    perPair,
+    poolPerPair: perPair['kysely-pooled']! - perPair.bare!,
+    sniffPerStatement,
+    sniffStatements: SNIFF_STATEMENTS,
+  }
+}
+
+/** Instructions of the sniff child for `statements` clean statements after the warm-up. */
+async function countSniff(dialect: SniffDialect, statements: number): Promise<number> {
+  const { stderr } = await run('valgrind', [
+    ...VALGRIND_ARGS,
+    process.execPath,
+    ...NODE_ARGS,
+    SNIFF_CHILD,
+    `--dialect=${dialect}`,
+    `--warm=${SNIFF_WARM}`,
+    `--statements=${statements}`,
+  ])
+  const match = /Collected\s*:\s*(\d+)/.exec(stderr)
+  if (!match) throw new Error(`callgrind printed no instruction count for the ${dialect} sniff`)
+  return Number(match[1])
 }
 
 async function count(subject: InstructionSubject, pairs: number): Promise<number> {

@@ -8,7 +8,6 @@ import { BrokenWatch } from './broken-watch.js'
 import { IdleWaiters } from './idle-waiters.js'
 import { closeWithin } from './close-within.js'
 import { MysqlSessionState, type MysqlPacket } from './mysql-session-state.js'
-import { MYSQL_SESSION_CHANGE } from './session-change-detector.js'
 import { settleWithin } from './settle-within.js'
 import { StallGuard } from './stall-guard.js'
 import { StalledStatementError } from './stalled-statement-error.js'
@@ -53,7 +52,7 @@ const ER_UNKNOWN_SYSTEM_VARIABLE = 1193
  * connection's `handlePacket` (`MysqlSessionState`), with
  * `session_track_state_change=ON` set at connect. Session changes the flag
  * misses are caught by a sniff of each statement's text
- * (`MYSQL_SESSION_CHANGE`). Breaks are heard from the socket itself: mysql2
+ * (`mysqlSessionChange`). Breaks are heard from the socket itself: mysql2
  * hands a socket error to the running command's callback and may emit
  * nothing on the connection.
  */
@@ -171,7 +170,13 @@ export class MysqlConnectionHandle implements ConnectionHandle<mysql.Connection>
     await new Promise<void>((resolve, reject) => this.client.reset((error) => (error ? reject(error) : resolve())))
     if (session.lastFailed) throw new Error(`COM_RESET_CONNECTION failed on ${this.#settings.target}`)
     const database = this.#settings.database
-    if (session.useSeen && database !== undefined) {
+    if (session.useSeen) {
+      // Opened without a database, the session cannot go back to none: the pool closes it instead.
+      if (database === undefined || database === '') {
+        throw new Error(
+          `a USE may have changed the database of a connection to ${this.#settings.target} opened without one`,
+        )
+      }
       await query(this.client, `USE ${quoteIdentifier(database)}`)
     }
     if (session.roleSeen && this.#freshRole !== undefined) {
@@ -308,28 +313,15 @@ export class MysqlConnectionHandle implements ConnectionHandle<mysql.Connection>
     }
   }
 
-  /**
-   * One regex test per statement while the session is clean; once dirty, one
-   * test for the `USE` / `SET ROLE` a reset has to undo by hand.
-   */
+  /** Every statement's text goes to the session's sniff; a text it cannot read may have changed anything. */
   #beforeStatement(sql: unknown): void {
-    const session = this.#session
     const text =
       typeof sql === 'string'
         ? sql
         : typeof sql === 'object' && sql !== null
           ? (sql as { sql?: unknown }).sql
           : undefined
-    if (typeof text !== 'string') {
-      session.changed = session.useSeen = session.roleSeen = true
-    } else if (!session.changed) {
-      if (MYSQL_SESSION_CHANGE.test(text)) {
-        session.changed = true
-        session.noteResetGaps(text)
-      }
-    } else {
-      session.noteResetGaps(text)
-    }
+    this.#session.noteStatement(typeof text === 'string' ? text : undefined)
   }
 
   /** What a reset must put back that COM_RESET_CONNECTION does not (see `resetSession`). */

@@ -1,4 +1,4 @@
-import { MYSQL_RESET_GAPS } from './session-change-detector.js'
+import { mysqlSessionChange } from './session-change-detector.js'
 
 // Server status flags (include/mysql_com.h).
 const SERVER_STATUS_IN_TRANS = 0x0001
@@ -81,13 +81,22 @@ export class MysqlSessionState {
     if ((status & SERVER_SESSION_STATE_CHANGED) !== 0) this.changed = true
   }
 
-  /** Notes the session changes a reset has to undo by hand. */
-  noteResetGaps(text: string): void {
-    if (this.useSeen && this.roleSeen) return
-    const gap = MYSQL_RESET_GAPS.exec(text)
-    if (gap === null) return
-    if (/^USE$/i.test(gap[1]!)) this.useSeen = true
-    else this.roleSeen = true
+  /**
+   * Sniffs one statement's text: flags the session changed, and notes what
+   * COM_RESET_CONNECTION will not undo (the database, the role). Unreadable
+   * text (`undefined`) may have done anything.
+   */
+  noteStatement(text: string | undefined): void {
+    if (text === undefined) {
+      this.changed = this.useSeen = this.roleSeen = true
+      return
+    }
+    if (this.changed && this.useSeen && this.roleSeen) return
+    const change = mysqlSessionChange(text)
+    if (!change.changed) return
+    this.changed = true
+    if (change.database) this.useSeen = true
+    if (change.role) this.roleSeen = true
   }
 }
 

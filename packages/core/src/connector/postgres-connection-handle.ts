@@ -8,7 +8,7 @@ import { BrokenWatch } from './broken-watch.js'
 import { IdleWaiters } from './idle-waiters.js'
 import { closeWithin } from './close-within.js'
 import { sendCancelRequest } from './postgres-cancel-request.js'
-import { POSTGRES_SESSION_CHANGE } from './session-change-detector.js'
+import { postgresSessionChange } from './session-change-detector.js'
 import { settleWithin } from './settle-within.js'
 import { StallGuard } from './stall-guard.js'
 import { StalledStatementError } from './stalled-statement-error.js'
@@ -71,7 +71,7 @@ export interface PostgresHandleSettings {
  *
  * The state reads come from what pg already parsed: the transaction status of
  * the last ReadyForQuery, its query queue, and two flags of this handle —
- * `changed` (set by a sniff of each statement's text, `POSTGRES_SESSION_CHANGE`,
+ * `changed` (set by a sniff of each statement's text, `postgresSessionChange`,
  * and by any ParameterStatus after connect) and the broken watch, fed by the
  * client's 'error'/'end' and by the socket's own 'error'/'end'/'close'.
  */
@@ -338,7 +338,7 @@ export class PostgresConnectionHandle implements ConnectionHandle<pg.Client> {
   }
 
   /**
-   * Tests the statement's text against one precompiled regex until the
+   * Sniffs the statement's text (`postgresSessionChange`) until the
    * session is flagged changed; a Submittable (pg-cursor) exposes `.text`,
    * anything else we cannot read is assumed to change the session.
    */
@@ -352,6 +352,6 @@ export class PostgresConnectionHandle implements ConnectionHandle<pg.Client> {
         : typeof config === 'object' && config !== null
           ? ((config as { text?: unknown }).text ?? (config as { cursor?: { text?: unknown } }).cursor?.text)
           : undefined
-    if (typeof text !== 'string' || (sniff && POSTGRES_SESSION_CHANGE.test(text))) this.#changed = true
+    if (typeof text !== 'string' || (sniff && postgresSessionChange(text))) this.#changed = true
   }
 }

@@ -1,91 +1,66 @@
+import { classifyMysql, type MysqlSessionChange } from '../pooler/mysql-session-classifier.js'
+import { classifyPostgres } from '../pooler/session-state-classifier.js'
+
 /**
  * Recognises SQL that may leave state in the session after the statement (and
  * its transaction) ended, so that a clean release costs no round trip: the
- * connectors test each statement's text once against one precompiled regex
- * and set a per-connection flag; only flagged connections are reset.
+ * connectors sniff each statement's text while the session is clean and set a
+ * per-connection flag; only flagged connections are reset.
  *
  * False positives cost one reset; false negatives leak state to the next
- * borrower. So the patterns are broad wherever the state is real (`SET` at a
- * statement start, any `CREATE TEMP`, any session lock function) and narrow
- * only where a broad pattern would flag everyday SQL (`UPDATE … SET`, a
- * column called `temp`).
+ * borrower. So the decision is the classifier's, on decoded tokens (comments,
+ * quoting, escapes, executable comments read as the server reads them), and
+ * what it cannot see into (DO blocks, CALL, an unterminated text) counts as
+ * a change. A prefilter keeps the everyday statement off the tokenizer: text
+ * that contains none of the substrings below cannot hold any construct the
+ * classifier flags, however it is spelled — a keyword's letters survive
+ * comments and quoting; only `U&` escapes (PostgreSQL), backslashes,
+ * comments and `;` change what the letters mean, and each sends the text on.
  */
-
-/** Statement starts: the text start or after `;`, then whitespace and comments. */
-const START = String.raw`(?:^|;)(?:\s|--[^\n]*(?:\n|$)|/\*[^*]*\*+(?:[^/*][^*]*\*+)*/)*`
 
 /**
- * PostgreSQL. Flags:
- * - `SET …` and `SET SESSION …` at a statement start, including `SET ROLE` and
- *   `SET SESSION AUTHORIZATION`; not `SET LOCAL`, `SET TRANSACTION`,
- *   `SET CONSTRAINTS` (they end with the transaction);
- * - `RESET`, `PREPARE`, `LISTEN`, `LOAD`, `DO` (an anonymous block can do any
- *   of this through dynamic SQL) at a statement start;
- * - `set_config(` anywhere (`is_local` is not parsed: a false positive at worst);
- * - temporary objects: `CREATE [OR REPLACE] [GLOBAL|LOCAL] TEMP|TEMPORARY …`,
- *   `SELECT … INTO TEMP …`, anything qualified with `pg_temp.`;
- * - session advisory locks: `pg_advisory_lock`, `pg_try_advisory_lock` and
- *   their `_shared` forms (not the `_xact_` ones, released at transaction end);
- * - cursors that outlive the transaction: `WITH HOLD`.
+ * PostgreSQL: statements that start with a session-changing keyword (or
+ * EXPLAIN, DECLARE: what they carry is read in full), and anywhere the
+ * letters every other flagged construct contains (`set_config`, `temp` —
+ * also in TEMPORARY —, `pg_` for `pg_temp`, `pg_advisory_…`, `pg_settings`)
+ * or what changes how text reads (`;`, comments, `\`, `U&`). Two plain
+ * regexes: a single one with the anchored part costs twice as much.
  */
-export const POSTGRES_SESSION_CHANGE: SessionSniffer = sessionSniffer(
-  String.raw`SET\b(?!\s+(?:LOCAL|TRANSACTION|CONSTRAINTS)\b)|RESET\b|PREPARE\b|LISTEN\b|LOAD\b|DO\b`,
-  [
-    String.raw`\bset_config\s*\(`,
-    String.raw`\b(?:CREATE(?:\s+OR\s+REPLACE)?|INTO)\s+(?:(?:GLOBAL|LOCAL)\s+)?TEMP(?:ORARY)?\b`,
-    String.raw`\bpg_temp\.`,
-    String.raw`\bpg_(?:try_)?advisory_lock(?:_shared)?\s*\(`,
-    String.raw`\bWITH\s+HOLD\b`,
-  ],
-)
+const POSTGRES_SUSPECT_START =
+  /^\s*(?:set|reset|load|listen|unlisten|prepare|execute|deallocate|discard|declare|do|call|explain)\b/i
+const POSTGRES_SUSPECT_ANYWHERE = /[;\\]|\/\*|--|set_config|temp|pg_|u&/i
 
 /**
- * MySQL / MariaDB. The server's SESSION_STATE_CHANGED flag catches most
- * changes (see the MySQL connector); this pattern catches what the flag
- * misses or reports late, and stands in when the flag is unavailable:
- * - `SET …` at a statement start (session variables, user variables, `SET ROLE`,
- *   `SET NAMES`, `SET SESSION TRANSACTION …`; not `SET TRANSACTION …`, which
- *   applies to the next transaction only, nor `SET STATEMENT … FOR`);
- * - `PREPARE`, `USE`, `LOCK TABLES`, `HANDLER` at a statement start;
- * - user-variable assignment anywhere: `@name :=`, `INTO @name`;
- * - temporary tables: `CREATE TEMPORARY`;
- * - named locks: `GET_LOCK(`.
+ * MySQL / MariaDB: session-changing keywords at the start, and anywhere user
+ * variables (`@`), temporary tables, named locks, `LAST_INSERT_ID(expr)`, or
+ * what changes how text reads (`;`, comments incl. `#` and executable ones, `\`).
  */
-export const MYSQL_SESSION_CHANGE: SessionSniffer = sessionSniffer(
-  String.raw`SET\b(?!\s+(?:TRANSACTION|STATEMENT)\b)|PREPARE\b|USE\b|LOCK\s+TABLES?\b|HANDLER\b`,
-  [
-    String.raw`@[\w$.]+\s*:=`,
-    String.raw`\bINTO\s+@`,
-    String.raw`\bCREATE\s+(?:OR\s+REPLACE\s+)?TEMPORARY\b`,
-    String.raw`\bGET_LOCK\s*\(`,
-  ],
-)
+const MYSQL_SUSPECT_START =
+  /^\s*(?:set|prepare|execute|deallocate|drop|use|lock|unlock|handler|call|xa|backup|flush|begin\s+not)\b/i
+const MYSQL_SUSPECT_ANYWHERE = /[;\\#@]|\/\*|--|temporary|get_lock|release_|last_insert_id/i
 
-/**
- * The MySQL session changes COM_RESET_CONNECTION does not undo (measured on
- * MariaDB 10.11): the current database and the active role. Group 1 names
- * which. Tested only on sessions already flagged as changed.
- */
-export const MYSQL_RESET_GAPS = new RegExp(String.raw`${START}(USE|SET\s+ROLE)\b`, 'i')
+const MYSQL_CLEAN: MysqlSessionChange = Object.freeze({ changed: false, database: false, role: false })
 
-/** Tests statement text; a `RegExp`'s `test`, on the connectors' per-statement path. */
+/** Whether a PostgreSQL statement text may leave session state (`reset: 'auto'`). */
+export function postgresSessionChange(text: string): boolean {
+  return (
+    (POSTGRES_SUSPECT_ANYWHERE.test(text) || POSTGRES_SUSPECT_START.test(text)) &&
+    classifyPostgres(text, 'sniff') !== undefined
+  )
+}
+
+/** What a MySQL/MariaDB statement text may leave in the session (`reset: 'auto'`). */
+export function mysqlSessionChange(text: string): MysqlSessionChange {
+  return MYSQL_SUSPECT_START.test(text) || MYSQL_SUSPECT_ANYWHERE.test(text) ? classifyMysql(text) : MYSQL_CLEAN
+}
+
+/** Tests statement text: the per-statement sniff as a predicate. */
 export interface SessionSniffer {
-  readonly source: string
   test(text: string): boolean
 }
 
-/**
- * `starts` at any statement start, or any of `anywhere`, as one regex.
- * Run as one it is slow: `(?:^|;)` leaves the engine no first character to
- * scan for. So a text without `;` (one statement: nearly all) tests a start
- * anchored at 0 and the `anywhere` patterns alone — the same answer.
- */
-function sessionSniffer(starts: string, anywhere: readonly string[]): SessionSniffer {
-  const full = new RegExp([`${START}(?:${starts})`, ...anywhere].join('|'), 'i')
-  const head = new RegExp(`^${START.slice('(?:^|;)'.length)}(?:${starts})`, 'i')
-  const rest = new RegExp(anywhere.join('|'), 'i')
-  return {
-    source: full.source,
-    test: (text) => (text.includes(';') ? full.test(text) : head.test(text) || rest.test(text)),
-  }
-}
+export const POSTGRES_SESSION_CHANGE: SessionSniffer = Object.freeze({ test: postgresSessionChange })
+
+export const MYSQL_SESSION_CHANGE: SessionSniffer = Object.freeze({
+  test: (text: string) => mysqlSessionChange(text).changed,
+})

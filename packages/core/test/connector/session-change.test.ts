@@ -57,9 +57,9 @@ const CASES: Record<TestDialect, readonly Case[]> = {
     ],
     ['a transaction', ['BEGIN', 'SELECT * FROM kp_core_sc_items FOR UPDATE', 'COMMIT'], false],
     [
-      'SET TRANSACTION (next transaction only)',
-      ['SET TRANSACTION ISOLATION LEVEL READ COMMITTED', 'BEGIN', 'COMMIT'],
-      false,
+      "SET TRANSACTION (the next transaction may be the next borrower's)",
+      ['SET TRANSACTION ISOLATION LEVEL READ COMMITTED'],
+      true,
     ],
     ['user variable: SET @x', ['SET @kp_x = 1'], true],
     ['user variable: SELECT @x := (the server does not flag it)', ['SELECT @kp_y := 1'], true],
@@ -182,7 +182,7 @@ describe('the SQL sniff alone', () => {
     ['  set   transaction read only', false],
     ['SET CONSTRAINTS ALL IMMEDIATE', false],
     ['SELECT pg_advisory_xact_lock(1)', false],
-    ['SELECT pg_advisory_unlock(1)', false],
+    ['SELECT pg_advisory_unlock(1)', true],
     ['UPDATE t SET a = 1', false],
     ['SELECT temp FROM weather', false],
     ['SELECT 1 -- SET x = 1', false],
@@ -199,8 +199,9 @@ describe('the SQL sniff alone', () => {
   })
 
   it.each([
-    ['SET TRANSACTION ISOLATION LEVEL SERIALIZABLE', false],
+    ['SET TRANSACTION ISOLATION LEVEL SERIALIZABLE', true],
     ['SET STATEMENT max_statement_time=1 FOR SELECT 1', false],
+    ['SET STATEMENT max_statement_time=1 FOR SELECT GET_LOCK("x", 0)', true],
     ['UPDATE t SET a = 1', false],
     ['SELECT email FROM users WHERE email = "a@b.c"', false],
     ['SET SESSION TRANSACTION ISOLATION LEVEL SERIALIZABLE', true],
@@ -218,3 +219,63 @@ function ignoreRace(error: { code?: string }): void {
   // Another file creating the same object at the same moment.
   if (!['23505', '42P07', '42710', 'XX000'].includes(error.code ?? '')) throw error
 }
+
+/** The leaks issue 17 found (each survived release under reset: 'auto'), plus their benign neighbours. */
+describe('the sniff reads what the server reads', () => {
+  it.each([
+    ['create table "pg_temp"."x" (a int)', true],
+    ['select "pg_advisory_lock"(1)', true],
+    [String.raw`select U&"pg\005fadvisory\005flock"(1)`, true],
+    [String.raw`select U&"pg!005fadvisory!005flock" UESCAPE '!' (1)`, true],
+    ['select pg_advisory_lock /*c*/ (1)', true],
+    ['CREATE /*c*/ TEMP TABLE x (a int)', true],
+    ["select set_config /*c*/ ('search_path', 'x', false)", true],
+    ["select set_config('search_path', 'x', t) from (select true as t) s", true],
+    ['SELECT 1 AS a INTO pg_temp.x', true],
+    ['EXPLAIN ANALYZE CREATE TEMP TABLE x AS SELECT 1', true],
+    ["DO LANGUAGE 'plpgsql' $$ BEGIN PERFORM 1; END $$", true],
+    ['SET LOCAL search_path = pg_temp', true],
+    ["select set_config('search_path', 'pg_temp, public', true)", true],
+    ['select * from set_config($1, $2, false)', true],
+    ['select * from pg_catalog.pg_advisory_lock(1)', true],
+    ['with s as (select set_config($1, $2, false)) select * from s', true],
+    ["update pg_catalog.pg_settings set setting = 'x' where name = 'search_path'", true],
+    ['CALL kp_proc()', true],
+    ['/* /* nested */ */ SET x = 1', true],
+    ["select 'unterminated; set x = 1", true],
+    // Benign neighbours.
+    ["select set_config('search_path', 'app', true)", false],
+    ["select set_config('app.tenant', $1, true)", false],
+    ['SET LOCAL search_path = app, public', false],
+    ['select pg_advisory_xact_lock(1)', false],
+    ['CREATE TEMP TABLE x (a int) ON COMMIT DROP', false],
+    ['select "temp" from "readings" where "set" = $1', false],
+  ])('postgres: %s → %s', (sql, changed) => {
+    expect(POSTGRES_SESSION_CHANGE.test(sql)).toBe(changed)
+  })
+
+  it.each([
+    ['SELECT @`v` := 1', true],
+    ["SELECT @'v' := 1", true],
+    ['SELECT @v /* c */ := 1', true],
+    ['SELECT 1 INTO /* c */ @v', true],
+    ["SELECT `GET_LOCK`('x', 0)", true],
+    ["SELECT GET_LOCK/**/('x', 0)", true],
+    ['/*! LOCK TABLES t READ */', true],
+    ['/*!40101 HANDLER t OPEN */', true],
+    ['# comment\nLOCK TABLES t READ', true],
+    ['SET TRANSACTION READ ONLY', true],
+    ['USE otherdb', true],
+    ['SELECT LAST_INSERT_ID(42)', true],
+    ['BACKUP LOCK t', true],
+    ['FLUSH TABLES WITH READ LOCK', true],
+    ['BEGIN NOT ATOMIC SET @x = 1; END', true],
+    ["SELECT 'a\\'; SET @x = 1 -- '", true],
+    // Benign neighbours.
+    ['SELECT LAST_INSERT_ID()', false],
+    ['SELECT @v', false],
+    ["SELECT 'GET_LOCK(1)', `lock` FROM t # SET @x = 1", false],
+  ])('mysql: %s → %s', (sql, changed) => {
+    expect(MYSQL_SESSION_CHANGE.test(sql)).toBe(changed)
+  })
+})

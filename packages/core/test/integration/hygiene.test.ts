@@ -26,6 +26,8 @@ interface HygieneCase {
   readonly fromOutside?: (admin: Admin) => Promise<unknown>
   /** Connect as this user instead of the test URL's. */
   readonly user?: { readonly name: string; readonly password: string }
+  /** Resets the three leases cost, when the probe itself counts as a change (default 1: the dirty lease's). */
+  readonly resets?: number
 }
 
 const HYG_PASSWORD = 'kp-secret-pw'
@@ -118,7 +120,13 @@ const CASES: Record<TestDialect, readonly HygieneCase[]> = {
       dirty: ['CREATE TEMPORARY TABLE kp_core_hyg_tmp (a int)'],
       probe: existence('SELECT * FROM kp_core_hyg_tmp'),
     },
-    { kind: 'PREPARE', dirty: ["PREPARE kp_core_hyg_p FROM 'SELECT 1'"], probe: existence('EXECUTE kp_core_hyg_p') },
+    {
+      kind: 'PREPARE',
+      dirty: ["PREPARE kp_core_hyg_p FROM 'SELECT 1'"],
+      probe: existence('EXECUTE kp_core_hyg_p'),
+      // EXECUTE may run anything (a statement prepared by onConnect, say): the sniff counts it as a change.
+      resets: 3,
+    },
     {
       kind: 'GET_LOCK',
       dirty: ["SELECT GET_LOCK('kp_core_hyg_lock', 0)"],
@@ -176,7 +184,7 @@ describe.each(testDatabases())('release hygiene on $dialect', (db) => {
       probe: await probeOn(connection),
     }))
     expect(after).toEqual(fresh)
-    expect(pool.stats().resetOnRelease).toBe(1)
+    expect(pool.stats().resetOnRelease).toBe(hygiene.resets ?? 1)
     expect(pool.stats().destroyed).toBe(0)
     if (hygiene.fromOutside) {
       expect(await hygiene.fromOutside(admin)).toEqual(1)

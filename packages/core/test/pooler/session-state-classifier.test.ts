@@ -59,6 +59,30 @@ const REFUSED: ReadonlyArray<readonly [string, SessionStateKind]> = [
   ["DO LANGUAGE plpgsql 'BEGIN IF true THEN PERFORM pg_advisory_lock(1); END IF; END'", 'session advisory lock'],
   ["do $f$ begin execute 'set search_path = x'; end $f$", 'SET'],
   ['do $$ declare n int; begin create temp table t (a int); end $$', 'temporary object'],
+  // Issue 17: spellings the server reads that a text match missed.
+  ['create table "pg_temp"."x" (a int)', 'temporary object'],
+  ['select "pg_advisory_lock"(1)', 'session advisory lock'],
+  [String.raw`select U&"pg\005fadvisory\005flock"(1)`, 'session advisory lock'],
+  [String.raw`select U&"pg!005fadvisory!005flock" UESCAPE '!' (1)`, 'session advisory lock'],
+  ['select pg_advisory_lock /*c*/ (1)', 'session advisory lock'],
+  ['CREATE /*c*/ TEMP TABLE x (a int)', 'temporary object'],
+  ["select set_config /*c*/ ('a.b', 'c', false)", 'set_config(…, false)'],
+  ["select set_config('search_path', 'x', t) from (select true as t) s", 'set_config(…, false)'],
+  ['SELECT 1 AS a INTO pg_temp.x', 'temporary object'],
+  ['select 1 as a into "pg_temp"."x"', 'temporary object'],
+  ['EXPLAIN ANALYZE CREATE TEMP TABLE x AS SELECT 1', 'temporary object'],
+  ['explain (analyze, verbose) select pg_advisory_lock(1)', 'session advisory lock'],
+  ["DO LANGUAGE 'plpgsql' $$ BEGIN PERFORM pg_advisory_lock(1); END $$", 'session advisory lock'],
+  ['DO $q$ BEGIN SET search_path = x; END $q$ LANGUAGE plpgsql', 'SET'],
+  ['SET LOCAL search_path = pg_temp', 'temporary object'],
+  ['set local search_path to "pg_temp", public', 'temporary object'],
+  ["select set_config('search_path', 'pg_temp', true)", 'temporary object'],
+  ["select set_config('search_path', $1, true)", 'temporary object'],
+  ['select * from pg_catalog.set_config($1, $2, false)', 'set_config(…, false)'],
+  ["update pg_catalog.pg_settings set setting = '1' where name = 'statement_timeout'", 'SET'],
+  ["do $$ begin execute format('set %I = 1', 'search_path'); end $$", 'dynamic SQL'],
+  ["do $$ begin execute 'set ' || 'x = 1'; end $$", 'dynamic SQL'],
+  ["DO LANGUAGE plperl 'spi_exec_query(q{SET x = 1})'", 'dynamic SQL'],
 ]
 
 /** Allowed: transaction-scoped, or no session state at all. */
@@ -106,6 +130,11 @@ const ALLOWED: readonly string[] = [
   // A DO block that only does transaction-scoped things.
   "DO $$ BEGIN PERFORM set_config('a.b', 'c', true); PERFORM pg_advisory_xact_lock(1); END $$",
   'do $$ declare n int; begin select count(*) into temp from t; end $$',
+  "do $$ begin execute 'select 1'; end $$",
+  "SELECT set_config('a.b', 'c', ' TRUE ')",
+  'SET LOCAL search_path = app, public',
+  "select set_config('search_path', 'tenant_1, public', true)",
+  'CALL my_procedure()',
   '',
   '   ;  ; -- nothing\n',
 ]
