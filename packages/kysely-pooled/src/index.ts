@@ -21,5 +21,6 @@ export {
   PoolQueueFullError,
   PoolTimeoutError,
   SessionStateError,
+  StalledStatementError,
 } from '@kysely-pooled/core'
-export type { PoolerMode, PoolerOption } from '@kysely-pooled/core'
+export type { PoolErrorCode, PoolerMode, PoolerOption } from '@kysely-pooled/core'

@@ -107,7 +107,7 @@ export const POOL_DEFAULTS: Readonly<Omit<PoolConfig, 'name' | 'onConnect' | 'lo
   idleTimeoutMillis: 30_000,
   maxLifetimeMillis: 30 * 60_000,
   validateAfterIdleMillis: 5_000,
-  leakDetectionMillis: 0,
+  leakDetectionMillis: 60_000,
   maxLeaseMillis: 0,
   reset: 'auto',
   maxUses: 0,

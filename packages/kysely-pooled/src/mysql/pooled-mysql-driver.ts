@@ -14,6 +14,7 @@ export class PooledMysqlDriver extends PooledDriver<Connection> {
   }
 
   async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
+    this.noteTransactionSite(connection)
     if (settings.isolationLevel || settings.accessMode) {
       const parts: string[] = []
       if (settings.isolationLevel) {

@@ -27,6 +27,7 @@ export class PooledPostgresDriver extends PooledDriver<Client> {
   }
 
   async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
+    this.noteTransactionSite(connection)
     let sql = 'begin'
     if (settings.isolationLevel || settings.accessMode) {
       sql = 'start transaction'

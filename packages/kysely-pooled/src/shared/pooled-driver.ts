@@ -97,6 +97,18 @@ export abstract class PooledDriver<C> implements Driver {
     return connection
   }
 
+  /**
+   * A transaction is what an application can leave open (a controlled
+   * transaction dropped): its lease names where it began, from V8's async
+   * stack, which reaches the application's `await`. Once per transaction,
+   * next to a round trip; plain queries are never captured here.
+   */
+  protected noteTransactionSite(connection: DatabaseConnection): void {
+    if (this.#pool.config.leakDetectionMillis > 0) {
+      asLeaseConnection<C>(connection).lease.noteSite(captureAcquireSite(this.noteTransactionSite))
+    }
+  }
+
   async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
     try {
       await connection.executeQuery(CompiledQuery.raw('rollback'))
