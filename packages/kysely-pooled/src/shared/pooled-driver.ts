@@ -109,7 +109,26 @@ export abstract class PooledDriver<C> implements Driver {
     }
   }
 
+  /**
+   * Kysely keeps a controlled transaction's connection when COMMIT throws
+   * (kysely#1990); an application that then drops the transaction would
+   * hold it until GC. The transaction is over either way (the server ended
+   * it, or the connection is gone), so the lease goes back now: the pool
+   * rolls back or closes it. Kysely's later rollback and release of it are
+   * no-ops.
+   */
+  protected async giveBackAfterFailedCommit(connection: DatabaseConnection): Promise<void> {
+    const leased = asLeaseConnection<C>(connection)
+    if (leased.lease.isHeld && !givenBack.has(connection)) {
+      givenBack.add(connection)
+      await leased.lease.release().catch(() => {})
+    }
+  }
+
   async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    if (givenBack.has(connection)) {
+      return
+    }
     try {
       await connection.executeQuery(CompiledQuery.raw('rollback'))
     } catch (error) {
@@ -154,6 +173,9 @@ export abstract class PooledDriver<C> implements Driver {
     // The pool does the hygiene: whatever Kysely left open (a transaction of
     // `db.connection()`, a failed commit) is rolled back before reuse.
     const leased = connection as LeaseConnection<C>
+    if (!leased.lease.isHeld && givenBack.has(connection)) {
+      return Promise.resolve()
+    }
     return leased.discard ? leased.lease.destroy() : leased.lease.release()
   }
 
@@ -226,6 +248,9 @@ async function destroyAndThrow<C>(lease: Lease<C>, error: unknown): Promise<neve
   await lease.destroy(error instanceof Error ? error : undefined)
   throw error
 }
+
+/** Connections whose lease the driver gave back after a failed COMMIT (see `giveBackAfterFailedCommit`). */
+const givenBack = new WeakSet<DatabaseConnection>()
 
 function asLeaseConnection<C>(connection: DatabaseConnection): LeaseConnection<C> {
   if (!(connection instanceof LeaseConnection)) {
