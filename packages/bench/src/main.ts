@@ -7,7 +7,7 @@ import { knexContender } from './contenders/knex.js'
 import { kyselyPooled } from './contenders/kysely-pooled.js'
 import { stockKysely } from './contenders/stock-kysely.js'
 import { assertLoopback, databaseTarget, prepareDatabase, redactUrl } from './databases.js'
-import { oursOnFake, pgPoolOnFake, tarnOnFake } from './fake/fake-pools.js'
+import { oursOnFake, oursOnFakeNoLeakDetection, pgPoolOnFake, tarnOnFake } from './fake/fake-pools.js'
 import { currentLoadAverage, describeMachine } from './machine.js'
 import { elapsedSeconds, progress } from './progress.js'
 import { renderMarkdown } from './report/markdown.js'
@@ -30,6 +30,8 @@ const CHART_FROM_REPO_ROOT = 'packages/bench/results/throughput.svg'
 /** Every contender of the throughput and transaction scenarios, ours first. */
 const CONTENDERS: readonly Contender[] = [kyselyPooled, stockKysely, knexContender, kyselyCeiling, rawCeiling]
 const FAKE_POOLS = [oursOnFake, tarnOnFake, pgPoolOnFake] as const
+// The overhead scenario also shows what the default leak detection costs.
+const OVERHEAD_POOLS = [oursOnFake, oursOnFakeNoLeakDetection, tarnOnFake, pgPoolOnFake] as const
 
 quietKnownDeprecation()
 const settings = parseArguments(process.argv.slice(2))
@@ -65,7 +67,7 @@ const transactions: ThroughputResult[] = []
 const hygiene: HygieneResult[] = []
 const warmUp: WarmUpResult[] = []
 
-if (wants('overhead')) overhead = await measurePoolOverhead(FAKE_POOLS, settings)
+if (wants('overhead')) overhead = await measurePoolOverhead(OVERHEAD_POOLS, settings)
 if (wants('instructions')) instructions = await measureInstructions()
 if (wants('exhaustion')) exhaustion = await measureExhaustion(FAKE_POOLS, settings)
 for (const target of targets) {
