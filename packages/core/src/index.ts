@@ -17,7 +17,14 @@ export type {
   PostgresQueryResult,
   PostgresRow,
 } from './connector/driver-types/postgres-client.js'
-export type { MysqlConnection, MysqlConnectionOptions, MysqlQuery } from './connector/driver-types/mysql-connection.js'
+export type {
+  MysqlConnection,
+  MysqlConnectionOptions,
+  MysqlQuery,
+  MysqlSslOptions,
+  MysqlTypeCast,
+  MysqlTypeCastField,
+} from './connector/driver-types/mysql-connection.js'
 export {
   poolerProblem,
   resolvePooler,

@@ -1,5 +1,5 @@
 import { PoolTimeoutError } from 'kysely-pooled'
-import { assertAvailable, testDatabases } from '@kysely-pooled/core/testing'
+import { testDatabases } from '@kysely-pooled/core/testing'
 import { Kysely, type DatabaseConnection, type Generated } from 'kysely'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { createTestSchema, pooledDialect, type PooledDialectOptions, type TestSchema } from './helpers.js'
@@ -46,7 +46,6 @@ describe.each(testDatabases())('controlled transactions with default pool option
   }
 
   beforeAll(async () => {
-    assertAvailable(database)
     schema = await createTestSchema(database, 'controlled')
     const { db } = connect()
     await db.schema
