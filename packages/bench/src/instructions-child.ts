@@ -1,4 +1,4 @@
-import { oursOnFake, type FakePool } from './fake/fake-pools.js'
+import { oursOnFake, oursOnFakeNoLeakDetection, type FakePool } from './fake/fake-pools.js'
 import { POOL_MAX } from './settings.js'
 
 /**
@@ -21,7 +21,9 @@ const RESOLVED = Promise.resolve()
 const pool: FakePool =
   args.get('pool') === 'bare'
     ? { acquire: () => Promise.resolve({}), release: () => RESOLVED, destroy: () => RESOLVED }
-    : oursOnFake.create(POOL_MAX, 60_000)
+    : args.get('pool') === 'kysely-pooled-no-leak-detection'
+      ? oursOnFakeNoLeakDetection.create(POOL_MAX, 60_000)
+      : oursOnFake.create(POOL_MAX, 60_000)
 
 async function run(count: number): Promise<void> {
   for (let i = 0; i < count; i++) {

@@ -8,7 +8,7 @@ import { kyselyPooled, kyselyPooledPipeline } from './contenders/kysely-pooled.j
 import { postgresJs } from './contenders/postgres-js.js'
 import { stockKysely } from './contenders/stock-kysely.js'
 import { assertLoopback, databaseTarget, prepareDatabase, redactUrl } from './databases.js'
-import { oursOnFake, pgPoolOnFake, tarnOnFake } from './fake/fake-pools.js'
+import { oursOnFake, oursOnFakeNoLeakDetection, pgPoolOnFake, tarnOnFake } from './fake/fake-pools.js'
 import { currentLoadAverage, describeMachine } from './machine.js'
 import { elapsedSeconds, progress } from './progress.js'
 import { renderMarkdown } from './report/markdown.js'
@@ -42,6 +42,8 @@ const CONTENDERS: readonly Contender[] = [
 /** Head-of-line: exclusive mode, pipeline mode, and the stock dialect for reference. */
 const HEAD_OF_LINE_CONTENDERS: readonly Contender[] = [kyselyPooled, kyselyPooledPipeline, stockKysely]
 const FAKE_POOLS = [oursOnFake, tarnOnFake, pgPoolOnFake] as const
+// The overhead scenario also shows what the default leak detection costs.
+const OVERHEAD_POOLS = [oursOnFake, oursOnFakeNoLeakDetection, tarnOnFake, pgPoolOnFake] as const
 
 quietKnownDeprecation()
 const settings = parseArguments(process.argv.slice(2))
@@ -78,7 +80,7 @@ const headOfLine: HeadOfLineResult[] = []
 const hygiene: HygieneResult[] = []
 const warmUp: WarmUpResult[] = []
 
-if (wants('overhead')) overhead = await measurePoolOverhead(FAKE_POOLS, settings)
+if (wants('overhead')) overhead = await measurePoolOverhead(OVERHEAD_POOLS, settings)
 if (wants('instructions')) instructions = await measureInstructions()
 if (wants('exhaustion')) exhaustion = await measureExhaustion(FAKE_POOLS, settings)
 for (const target of targets) {

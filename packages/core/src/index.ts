@@ -17,7 +17,14 @@ export type {
   PostgresQueryResult,
   PostgresRow,
 } from './connector/driver-types/postgres-client.js'
-export type { MysqlConnection, MysqlConnectionOptions, MysqlQuery } from './connector/driver-types/mysql-connection.js'
+export type {
+  MysqlConnection,
+  MysqlConnectionOptions,
+  MysqlQuery,
+  MysqlSslOptions,
+  MysqlTypeCast,
+  MysqlTypeCastField,
+} from './connector/driver-types/mysql-connection.js'
 export {
   poolerProblem,
   resolvePooler,
@@ -44,6 +51,7 @@ export type { PoolStats } from './pool/pool-stats.js'
 export type { TimeFigures } from './pool/time-figures.js'
 export type { HolderInfo } from './errors/holder-info.js'
 export type { DestroyReason, PoolEventListener, PoolEventName, PoolEvents } from './pool/pool-events.js'
+export { POOL_DIAGNOSTICS_CHANNELS } from './pool/diagnostics-channels.js'
 
 export { PoolError, type PoolErrorCode } from './errors/pool-error.js'
 export { PoolTimeoutError, type PoolTimeoutDetails, type PoolTimeoutReason } from './errors/pool-timeout-error.js'

@@ -21,8 +21,9 @@ export {
   PoolQueueFullError,
   PoolTimeoutError,
   SessionStateError,
+  StalledStatementError,
 } from '@kysely-pooled/core'
-export type { PoolerMode, PoolerOption } from '@kysely-pooled/core'
+export type { PoolErrorCode, PoolerMode, PoolerOption } from '@kysely-pooled/core'
 
 // Replicas and failover (see the README): the read-your-writes scope, and what `dialect.topology` reports.
 export { readYourWritesScope } from './replicas/read-your-writes.js'

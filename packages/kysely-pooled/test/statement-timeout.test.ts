@@ -41,6 +41,17 @@ describe.each(testDatabases())('statementTimeoutMillis on $dialect', (database) 
     expect(second).not.toBe('completed')
     expect(await db.executeQuery(CompiledQuery.raw('select 1 as one')).then((r) => r.rows)).toEqual([{ one: 1 }])
   })
+
+  it("gives the server's statement-timeout error a code to switch on", async () => {
+    // A statement the server must end with an error (SLEEP() on MariaDB just returns early).
+    const long = isPostgres
+      ? 'select pg_sleep(5)'
+      : 'SET STATEMENT max_recursive_iterations = 100000000 FOR WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 100000000) SELECT count(*) AS n FROM r'
+    const error = await db.executeQuery(CompiledQuery.raw(long)).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(Error)
+    // PostgreSQL: SQLSTATE 57014 query_canceled; MariaDB: errno 1969, which mysql2 leaves unnamed.
+    expect((error as { code?: unknown }).code).toBe(isPostgres ? '57014' : 'ER_STATEMENT_TIMEOUT')
+  })
 })
 
 it('refuses statementTimeoutMillis through a pooler, saying where to set it instead', () => {

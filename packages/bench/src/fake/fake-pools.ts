@@ -16,7 +16,7 @@ export interface FakePool {
   destroy(): Promise<void>
 }
 
-export type FakePoolId = 'kysely-pooled' | 'tarn' | 'pg-pool'
+export type FakePoolId = 'kysely-pooled' | 'kysely-pooled-no-leak-detection' | 'tarn' | 'pg-pool'
 
 export interface FakePoolFactory {
   readonly id: FakePoolId
@@ -29,6 +29,30 @@ export const oursOnFake: FakePoolFactory = {
   label: 'kysely-pooled (acquire + release)',
   create(max, acquireTimeoutMillis) {
     const options: PoolOptions = { max, acquireTimeoutMillis, maxWaiting: Infinity, name: 'bench-fake' }
+    const pool = createPool(fakeConnector(), options)
+    return {
+      acquire: () => pool.acquire(),
+      release: (lease) => (lease as Lease<unknown>).release(),
+      destroy: () => pool.destroy(),
+    }
+  },
+}
+
+/**
+ * The same pool with leak detection (on by default, acquire sites sampled)
+ * turned off: the difference to `oursOnFake` is what the default costs.
+ */
+export const oursOnFakeNoLeakDetection: FakePoolFactory = {
+  id: 'kysely-pooled-no-leak-detection',
+  label: 'kysely-pooled, leakDetectionMillis 0',
+  create(max, acquireTimeoutMillis) {
+    const options: PoolOptions = {
+      max,
+      acquireTimeoutMillis,
+      maxWaiting: Infinity,
+      name: 'bench-fake-no-leak-detection',
+      leakDetectionMillis: 0,
+    }
     const pool = createPool(fakeConnector(), options)
     return {
       acquire: () => pool.acquire(),

@@ -154,6 +154,7 @@ export function renderMarkdown(results: BenchResults, chartPath: string): string
             '| | instructions per pair |',
             '|---|--:|',
             `| kysely-pooled (acquire + release, loop included) | ${integer(ins.perPair['kysely-pooled'] ?? Number.NaN)} |`,
+            `| the same, \`leakDetectionMillis: 0\` (the default samples acquire sites) | ${integer(ins.perPair['kysely-pooled-no-leak-detection'] ?? Number.NaN)} |`,
             `| the same loop on a pool that does nothing | ${integer(ins.perPair.bare ?? Number.NaN)} |`,
             `| **the pool's own** | **${integer(ins.poolPerPair ?? Number.NaN)}** |`,
           ]),

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { progress } from '../progress.js'
 
-export type InstructionSubject = 'kysely-pooled' | 'bare'
+export type InstructionSubject = 'kysely-pooled' | 'kysely-pooled-no-leak-detection' | 'bare'
 
 export interface InstructionsResult {
   /** Why nothing was measured (valgrind missing, a run failed); absent when measured. */
@@ -58,7 +58,7 @@ export async function measureInstructions(): Promise<InstructionsResult> {
   )
   const perPair: Partial<Record<InstructionSubject, number>> = {}
   try {
-    for (const subject of ['kysely-pooled', 'bare'] as const) {
+    for (const subject of ['kysely-pooled', 'kysely-pooled-no-leak-detection', 'bare'] as const) {
       // The two runs are independent: side by side on two cores.
       const [baseline, measured] = await Promise.all([count(subject, 0), count(subject, PAIRS)])
       perPair[subject] = Math.round((measured - baseline) / PAIRS)

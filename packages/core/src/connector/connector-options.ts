@@ -3,11 +3,15 @@ import { describeValue } from '../util/describe-value.js'
 
 /** The options both connectors take beside the driver's own configuration. */
 export interface ConnectorOptions {
-  /** Longest wait for a graceful goodbye before the socket is destroyed. Default 5 000 ms. */
+  /**
+   * Longest wait for a graceful goodbye before the socket is destroyed.
+   * @default 5000
+   */
   readonly closeTimeoutMillis?: number
   /**
    * Longest time an interrupt's side channel (a cancel request, or the
-   * control connection that ends a session) may take. Default 5 000 ms.
+   * control connection that ends a session) may take.
+   * @default 5000
    */
   readonly interruptTimeoutMillis?: number
   /**
@@ -17,6 +21,7 @@ export interface ConnectorOptions {
    * arms a client-side guard: a request the server leaves unanswered for
    * this long plus a margin (10 %, at least 1 s) means a dead path, and the
    * connection is closed so the statement fails. Unset or 0: no limit.
+   * @default 0 (no limit)
    */
   readonly statementTimeoutMillis?: number
 }

@@ -19,7 +19,7 @@ export interface PostgresConnectorOptions extends ConnectorOptions {
    * What sits between us and the server (see `PoolerMode`). Under
    * `'transaction'` session state is refused before it is sent
    * (`SessionStateError`) and the session is never reset with `DISCARD ALL`.
-   * Default `'none'`.
+   * @default 'none'
    */
   readonly pooler?: PoolerOption
 }

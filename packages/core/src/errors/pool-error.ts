@@ -24,3 +24,4 @@ export type PoolErrorCode =
   | 'LEASE_REVOKED'
   | 'POOL_SIZING'
   | 'POOL_SESSION_STATE'
+  | 'STATEMENT_STALLED'

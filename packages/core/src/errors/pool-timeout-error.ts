@@ -82,6 +82,8 @@ function describeHolders(holders: readonly HolderInfo[]): string {
   })
   const more =
     holders.length > MAX_HOLDERS_IN_MESSAGE ? `\n  … and ${holders.length - MAX_HOLDERS_IN_MESSAGE} more` : ''
-  const hint = holders.some((h) => h.stack) ? '' : '\n  (set leakDetectionMillis to see where each lease was acquired)'
+  const hint = holders.some((h) => h.stack)
+    ? ''
+    : '\n  (set leakDetectionMillis explicitly to capture the acquire site of every lease)'
   return ` Holders:${lines.join('')}${more}${hint}`
 }

@@ -39,3 +39,42 @@ export function applicationFrame(stack: string | undefined): string | undefined 
     .find((line) => !INTERNAL_FRAME.test(line))
   return frame?.trim().replace(/^at /, '')
 }
+
+// Share of the pool's time that sampled site captures may take (about 0.1 %).
+const SAMPLED_BUDGET_FACTOR = 1_000
+
+/**
+ * Decides which acquires pay for a stack capture (a few microseconds, more
+ * than the rest of an acquire and release together). A caller's own `site`
+ * always wins. With `leakDetectionMillis` set explicitly every acquire is
+ * captured; with the default it is sampled: after each capture the next one
+ * waits for `SAMPLED_BUDGET_FACTOR` times its cost, so captures never take
+ * more than about 0.1 % of the time, and the first acquire after a quiet
+ * spell is always captured. Kysely transactions, what an application can
+ * leave open, note their own site (see the dialects' drivers).
+ */
+export class AcquireSites {
+  readonly #on: boolean
+  readonly #every: boolean
+  #nextAt = 0
+
+  constructor(leakDetectionMillis: number, explicit: boolean) {
+    this.#on = leakDetectionMillis > 0
+    this.#every = explicit
+  }
+
+  site(given: AcquireSite | undefined, above: (...args: never[]) => unknown, now: number): AcquireSite | undefined {
+    if (!this.#on) {
+      return undefined
+    }
+    if (given !== undefined || this.#every) {
+      return given ?? captureAcquireSite(above)
+    }
+    if (now < this.#nextAt) {
+      return undefined
+    }
+    const site = captureAcquireSite(above)
+    this.#nextAt = now + (performance.now() - now) * SAMPLED_BUDGET_FACTOR
+    return site
+  }
+}

@@ -53,9 +53,11 @@ export class ConnectionLifecycle<C> {
       broke: (entry, error) => this.onBroken(entry, error),
       // Waiters fail at once only when no open connection could serve them.
       refused: (error) => {
-        if (this.store.numFree() + this.store.numUsed() === 0) {
+        if (waiters.size > 0 && this.store.numFree() + this.store.numUsed() === 0) {
           waiters.failAll(error)
+          return true
         }
+        return false
       },
     })
     this.store = this.supply.store

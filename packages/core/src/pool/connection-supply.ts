@@ -3,6 +3,7 @@ import { PoolClosedError } from '../errors/pool-closed-error.js'
 import { PoolConnectError } from '../errors/pool-connect-error.js'
 import { ConnectionState } from './connection-state.js'
 import { CreateBackoff } from './create-backoff.js'
+import { refusedBeforeFirstConnection } from './never-connected.js'
 import { asError, type PoolEventBus } from './pool-event-bus.js'
 import { PoolEntry } from './pool-entry.js'
 import type { PoolMetrics } from './pool-metrics.js'
@@ -17,8 +18,8 @@ export interface SupplyHandlers<C> {
   opened(): void
   /** A connection reported a break. */
   broke(entry: PoolEntry<C>, error: Error): void
-  /** Opening failed in a way retrying cannot fix. */
-  refused(error: PoolConnectError): void
+  /** Opening failed in a way retrying cannot fix (or a never-healthy pool was refused): true when a waiting caller got the error. */
+  refused(error: PoolConnectError): boolean
 }
 
 // tarn's own create timeout must never fire before ours (connect timeout
@@ -45,6 +46,10 @@ export class ConnectionSupply<C> {
   readonly #backoff = new CreateBackoff()
   readonly #ready: Promise<void>
   #settleReady: (error?: Error) => void = () => {}
+  /** Someone awaits `ready()`: a rejection of it reaches a caller. */
+  #readyAwaited = false
+  #readySettled = false
+  #everConnected = false
   #stopped = false
   #connectionCounter = 0
   lastCreateError: Error | undefined
@@ -84,10 +89,9 @@ export class ConnectionSupply<C> {
     })
     // Nobody may ever call ready(); its rejection must not crash the process.
     this.#ready.catch(() => {})
-    let settled = false
     this.#settleReady = (error) => {
-      if (!settled) {
-        settled = true
+      if (!this.#readySettled) {
+        this.#readySettled = true
         if (error) {
           rejectReady(error)
         } else {
@@ -104,6 +108,7 @@ export class ConnectionSupply<C> {
 
   /** Resolves once `min` connections are open; rejects with `PoolConnectError` if the server refuses us for good. */
   ready(): Promise<void> {
+    this.#readyAwaited = true
     return this.#ready
   }
 
@@ -196,6 +201,7 @@ export class ConnectionSupply<C> {
       handle.acceptSession()
     }
     this.#backoff.succeeded()
+    this.#everConnected = true
     this.lastCreateError = undefined
     const now = performance.now()
     const entry = new PoolEntry(++this.#connectionCounter, handle, now, this.#config.maxLifetimeMillis)
@@ -214,11 +220,17 @@ export class ConnectionSupply<C> {
     this.lastCreateError = error
     this.lastCreateErrorAt = performance.now()
     this.#backoff.failed()
-    if (this.#connector.classifyConnectFailure(error) === 'fatal') {
+    const fatal = this.#connector.classifyConnectFailure(error) === 'fatal'
+    if (fatal || refusedBeforeFirstConnection(error, this.#everConnected)) {
       const refused = new PoolConnectError(this.#config.name, this.#connector.target, error)
+      // One report per failure: what a caller (or a `ready()` awaiter) got is not logged as well.
+      const readyHeard = this.#readyAwaited && !this.#readySettled
       this.#settleReady(refused)
-      this.#handlers.refused(refused)
-      this.#events.error(refused, 'opening a connection')
+      const waitersHeard = this.#handlers.refused(refused)
+      // A refusal nobody heard is retried in the background (the warm-up), unreported as before.
+      if (fatal && !readyHeard && !waitersHeard) {
+        this.#events.error(refused, 'opening a connection')
+      }
     }
     throw error
   }

@@ -46,10 +46,14 @@ export class LeaseWatch<C> {
       entry.gcTracked = false
       handlers.collected(entry)
     })
-    const watchMillis = [settings.leakDetectionMillis, settings.maxLeaseMillis].filter((ms) => ms > 0)
-    if (watchMillis.length > 0) {
-      const every = Math.min(1_000, Math.max(5, Math.floor(Math.min(...watchMillis) / 10)))
-      this.#sweeper = setInterval(() => this.#sweep(), every)
+    // A tenth of each limit, at most 5 s late for a leak report (on by default,
+    // a minute) and 1 s for a revoke.
+    const every = Math.min(
+      settings.leakDetectionMillis > 0 ? Math.min(5_000, settings.leakDetectionMillis / 10) : Infinity,
+      settings.maxLeaseMillis > 0 ? Math.min(1_000, settings.maxLeaseMillis / 10) : Infinity,
+    )
+    if (every !== Infinity) {
+      this.#sweeper = setInterval(() => this.#sweep(), Math.max(5, Math.floor(every)))
       this.#sweeper.unref()
     }
   }

@@ -118,6 +118,28 @@ export class Lease<C> {
     return this.#owner.interrupt(this.#entry, this.#seq, scope)
   }
 
+  /**
+   * Says where the holder took this lease on, for leak reports, timeout
+   * errors and `pool.holders()`, when the acquire's own stack cannot (a
+   * library acquiring on its caller's behalf, e.g. a Kysely driver at
+   * `BEGIN`). `site.stack` is read only if the lease is reported. No-op once
+   * the lease is over.
+   */
+  noteSite(site: { readonly stack?: string }): void {
+    if (this.isHeld) {
+      this.#entry.acquireSite = site
+    }
+  }
+
+  /**
+   * `await using lease = await pool.acquire()`: released at the end of the
+   * scope. A lease already released or revoked is left as it is (no error),
+   * so an explicit `release()` inside the scope stays fine.
+   */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.#released ? RESOLVED : this.release()
+  }
+
   #assertHeld(): void {
     if (this.#released) {
       throw new LeaseReleasedError(this.id)

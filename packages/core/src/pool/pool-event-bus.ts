@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events'
+import { EVENT_CHANNELS } from './diagnostics-channels.js'
 import type { PoolEventListener, PoolEventName, PoolEvents } from './pool-events.js'
 import type { PoolLogEntry, PoolLogger } from './pool-options.js'
 
@@ -30,13 +31,14 @@ export class PoolEventBus {
     this.#listening[event] = this.#emitter.listenerCount(event)
   }
 
-  /** Listened to: worth building a payload for. */
+  /** Listened to, or its diagnostics channel subscribed: worth building a payload for. */
   wants(event: PoolEventName): boolean {
-    return (this.#listening[event] ?? 0) > 0
+    return (this.#listening[event] ?? 0) > 0 || EVENT_CHANNELS[event]?.hasSubscribers === true
   }
 
   emit<E extends PoolEventName>(event: E, payload: PoolEvents[E]): void {
-    if (!this.wants(event)) {
+    this.#publish(event, payload)
+    if (!this.#hears(event)) {
       return
     }
     try {
@@ -50,21 +52,38 @@ export class PoolEventBus {
     }
   }
 
-  /** An error no caller is waiting on: to the `'error'` listeners, else to the log. */
+  /**
+   * An error no caller is waiting on: to the `'error'` listeners, else to
+   * the log. A diagnostics subscriber sees it either way; it handles nothing.
+   */
   error(error: Error, context: string): void {
-    if (this.wants('error')) {
+    if (this.#hears('error')) {
       this.emit('error', { error, context })
     } else {
+      this.#publish('error', { error, context })
       this.log('error', 'KYSELY_POOLED_ERROR', `${context}: ${error.message}`, error)
     }
   }
 
   /** To the event's listeners, else a warning in the log. */
   emitOrWarn<E extends 'leak' | 'revoke'>(event: E, payload: PoolEvents[E], code: string, message: string): void {
-    if (this.wants(event)) {
+    if (this.#hears(event)) {
       this.emit(event, payload)
     } else {
       this.log('warn', code, message)
+    }
+  }
+
+  #hears(event: PoolEventName): boolean {
+    return (this.#listening[event] ?? 0) > 0
+  }
+
+  /** One message per event on its diagnostics channel; nothing built when nobody subscribes. */
+  #publish<E extends PoolEventName>(event: E, payload: PoolEvents[E]): void {
+    const channel = EVENT_CHANNELS[event]
+    // A throwing subscriber cannot break the pool: Node reports it on a later tick.
+    if (channel?.hasSubscribers) {
+      channel.publish({ pool: this.#pool, ...payload })
     }
   }
 

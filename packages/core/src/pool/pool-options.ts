@@ -12,50 +12,99 @@ export type ResetPolicy = 'auto' | 'always' | 'never'
  * `leakDetectionMillis`, `maxLeaseMillis`) `0` turns the feature off.
  */
 export interface PoolOptions<C = unknown> {
-  /** Idle connections kept warm, created in parallel at start. */
+  /**
+   * Idle connections kept warm, created in parallel at start.
+   * @default 0
+   */
   readonly min?: number
-  /** Hard cap on open connections (leased + idle + being opened). */
+  /**
+   * Hard cap on open connections (leased + idle + being opened).
+   * @default 10
+   */
   readonly max?: number
-  /** Longest time a caller queues for a connection before `PoolTimeoutError`. */
+  /**
+   * Longest time a caller queues for a connection before `PoolTimeoutError`.
+   * @default 10000
+   */
   readonly acquireTimeoutMillis?: number
-  /** Longest queue; beyond it `PoolQueueFullError` at once. `0` fails fast. `Infinity` is unbounded. */
+  /**
+   * Longest queue; beyond it `PoolQueueFullError` at once. `0` fails fast. `Infinity` is unbounded.
+   * @default 1000
+   */
   readonly maxWaiting?: number
-  /** Longest time one connection attempt may take. */
+  /**
+   * Longest time one connection attempt may take.
+   * @default 5000
+   */
   readonly createTimeoutMillis?: number
-  /** Idle connections above `min` are closed after this. `0` keeps them. */
+  /**
+   * Idle connections above `min` are closed after this. `0` keeps them.
+   * @default 30000
+   */
   readonly idleTimeoutMillis?: number
-  /** Connections are retired after this age (minus up to 2.5 % jitter), never while leased. */
+  /**
+   * Connections are retired after this age (minus up to 2.5 % jitter), never while leased.
+   * @default 1800000 (30 minutes)
+   */
   readonly maxLifetimeMillis?: number
-  /** A connection idle longer than this is pinged before it is handed out. */
+  /**
+   * A connection idle longer than this is pinged before it is handed out.
+   * @default 5000
+   */
   readonly validateAfterIdleMillis?: number
-  /** A lease held longer than this is reported (`'leak'` event with the acquire site). */
+  /**
+   * A lease held longer than this is reported (`'leak'` event, or a warning
+   * in the log, with the acquire site). On by default at a minute, longer
+   * than any healthy request holds a connection. Left at the default, acquire
+   * sites are sampled (at most 0.1 % of the pool's time; Kysely transactions
+   * always record where they began); set it explicitly to capture every one.
+   * @default 60000 (a minute)
+   */
   readonly leakDetectionMillis?: number
-  /** A lease held longer than this is revoked: rolled back, reclaimed, later use throws. */
+  /**
+   * A lease held longer than this is revoked: rolled back, reclaimed, later use throws.
+   * @default 0 (off)
+   */
   readonly maxLeaseMillis?: number
-  /** Session-state policy on release. */
+  /**
+   * Session-state policy on release.
+   * @default 'auto'
+   */
   readonly reset?: ResetPolicy
-  /** Pool name for stats, errors and metrics. */
+  /**
+   * Pool name for stats, errors and metrics.
+   * @default `pool-N`
+   */
   readonly name?: string
-  /** A connection is closed after this many leases (`0`: no limit), like pg-pool's `maxUses`. */
+  /**
+   * A connection is closed after this many leases (`0`: no limit), like pg-pool's `maxUses`.
+   * @default 0 (no limit)
+   */
   readonly maxUses?: number
   /**
    * Idle connections (and the pool's timers) do not keep the process alive,
    * like pg-pool's option of the same name: a script can end without `destroy()`.
+   * @default false
    */
   readonly allowExitOnIdle?: boolean
   /**
    * Longest time a release may spend cleaning a connection (cancelling a
    * statement still running, rolling back, resetting the session); past it
    * the connection is closed instead, its socket destroyed.
+   * @default 2000
    */
   readonly cleanupTimeoutMillis?: number
   /**
    * Runs once on every new connection before anyone gets it (and again after
    * a session reset, which undoes it). What it sets up is the session's
    * baseline: it never makes a release reset the session.
+   * @default none
    */
   readonly onConnect?: (connection: C) => void | Promise<void>
-  /** Where errors and warnings go that no `'error'` / `'leak'` / `'revoke'` listener hears. Default: `process.emitWarning`. */
+  /**
+   * Where errors and warnings go that no `'error'` / `'leak'` / `'revoke'` listener hears.
+   * @default `process.emitWarning`
+   */
   readonly log?: PoolLogger
 }
 
@@ -83,6 +132,11 @@ export interface PoolConfig<C = unknown> {
   readonly maxLifetimeMillis: number
   readonly validateAfterIdleMillis: number
   readonly leakDetectionMillis: number
+  /**
+   * `leakDetectionMillis` was set explicitly: every acquire records its site.
+   * Left at the default, sites are sampled (see `leakDetectionMillis`).
+   */
+  readonly captureEveryAcquireSite: boolean
   readonly maxLeaseMillis: number
   readonly reset: ResetPolicy
   readonly name: string
@@ -98,7 +152,7 @@ export interface PoolConfig<C = unknown> {
  * an upper bound, not a target), no idle connections kept open by default,
  * and a short queue wait, because a queued caller is a user waiting.
  */
-export const POOL_DEFAULTS: Readonly<Omit<PoolConfig, 'name' | 'onConnect' | 'log'>> = Object.freeze({
+export const POOL_DEFAULTS: Readonly<Omit<PoolConfig, 'name' | 'onConnect' | 'log' | 'captureEveryAcquireSite'>> = Object.freeze({
   min: 0,
   max: 10,
   acquireTimeoutMillis: 10_000,
@@ -107,7 +161,7 @@ export const POOL_DEFAULTS: Readonly<Omit<PoolConfig, 'name' | 'onConnect' | 'lo
   idleTimeoutMillis: 30_000,
   maxLifetimeMillis: 30 * 60_000,
   validateAfterIdleMillis: 5_000,
-  leakDetectionMillis: 0,
+  leakDetectionMillis: 60_000,
   maxLeaseMillis: 0,
   reset: 'auto',
   maxUses: 0,
@@ -194,6 +248,7 @@ export function resolvePoolOptions<C = unknown>(options: PoolOptions<C> = {}): P
     maxLifetimeMillis: integer('maxLifetimeMillis', 0),
     validateAfterIdleMillis: integer('validateAfterIdleMillis', 0),
     leakDetectionMillis: integer('leakDetectionMillis', 0),
+    captureEveryAcquireSite: options.leakDetectionMillis !== undefined,
     maxLeaseMillis: integer('maxLeaseMillis', 0),
     reset,
     name,

@@ -4,7 +4,7 @@ import { PoolConfigError } from '../errors/pool-config-error.js'
 import { PoolQueueFullError } from '../errors/pool-queue-full-error.js'
 import { PoolTimeoutError, type PoolTimeoutReason } from '../errors/pool-timeout-error.js'
 import { describeValue } from '../util/describe-value.js'
-import { applicationFrame, captureAcquireSite, type AcquireSite } from './acquire-site.js'
+import { AcquireSites, applicationFrame, type AcquireSite } from './acquire-site.js'
 import { ConnectionState } from './connection-state.js'
 import { ConnectionLifecycle } from './connection-lifecycle.js'
 import type { HolderInfo } from '../errors/holder-info.js'
@@ -60,6 +60,7 @@ export class Pool<C> {
   readonly #waiters: Waiters<C>
   readonly #lifecycle: ConnectionLifecycle<C>
   readonly #store: TarnPool<PoolEntry<C>>
+  readonly #sites: AcquireSites
   #destroyed: Promise<void> | undefined
 
   constructor(connector: Connector<C>, options?: PoolOptions<C>) {
@@ -67,6 +68,7 @@ export class Pool<C> {
     this.config = config
     this.connector = connector
     this.#events = new PoolEventBus(config.name, config.log)
+    this.#sites = new AcquireSites(config.leakDetectionMillis, config.captureEveryAcquireSite)
     this.#waiters = new Waiters<C>(
       () => {
         // One snapshot of the holders for every caller that gives up in this tick.
@@ -107,8 +109,7 @@ export class Pool<C> {
     if (signal?.aborted) {
       return Promise.reject(abortReason(signal))
     }
-    const site =
-      this.config.leakDetectionMillis > 0 ? (options?.site ?? captureAcquireSite(Pool.prototype.acquire)) : undefined
+    const site = this.#sites.site(options?.site, Pool.prototype.acquire, startedAt)
     const entry = this.#takeIdle()
     if (entry === undefined) {
       // Straight to the queue: the caller gets the queue's own promise, with
@@ -134,8 +135,7 @@ export class Pool<C> {
     }
     const signal = options?.signal
     signal?.throwIfAborted()
-    const site =
-      this.config.leakDetectionMillis > 0 ? (options?.site ?? captureAcquireSite(Pool.prototype.use)) : undefined
+    const site = this.#sites.site(options?.site, Pool.prototype.use, startedAt)
     const entry = this.#takeIdle()
     // No GC tracking here: `use` releases in `finally`, whatever `fn` does.
     const lease =
@@ -213,6 +213,11 @@ export class Pool<C> {
     }
     this.#destroyed ??= this.#shutdown(grace)
     return this.#destroyed
+  }
+
+  /** `await using pool = createPool(…)`: destroyed (default grace) at the end of the scope. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.destroy()
   }
 
   // ---------------------------------------------------------------- lending

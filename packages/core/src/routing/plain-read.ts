@@ -1,5 +1,5 @@
-import { findSessionState } from '../pooler/session-state-classifier.js'
-import { tokenizeStatements, type SqlToken } from '../pooler/sql-tokens.js'
+import { mysqlSessionChange, postgresSessionChange } from '../connector/session-change-detector.js'
+import { tokenizeSql, type SqlToken } from '../pooler/sql-tokens.js'
 
 /**
  * True only when `sql` is provably a plain read that any replica may answer:
@@ -86,27 +86,32 @@ const REFUSED_PREFIXES = [
 ]
 
 function classify(sql: string, dialect: 'postgres' | 'mysql'): boolean {
-  // The tokenizer reads PostgreSQL's lexical rules; MySQL's backslash escapes
-  // and `#` comments could hide words from it, so such texts are not proved.
-  if (dialect === 'mysql' && (sql.includes('\\') || sql.includes('#'))) return false
-  const statements = tokenizeStatements(sql)
-  if (statements.length !== 1) return false
+  // Read with the server's own lexical rules; on MySQL both backslash modes
+  // (NO_BACKSLASH_ESCAPES changes what a string hides) must agree.
+  if (!provedRead(sql, dialect, dialect === 'mysql')) return false
+  if (dialect === 'mysql' && sql.includes('\\') && !provedRead(sql, dialect, false)) return false
+  return dialect === 'mysql' ? !mysqlSessionChange(sql).changed : !postgresSessionChange(sql)
+}
+
+function provedRead(sql: string, dialect: 'postgres' | 'mysql', backslashEscapes: boolean): boolean {
+  const { statements, unterminated } = tokenizeSql(sql, dialect, { backslashEscapes })
+  if (unterminated || statements.length !== 1) return false
   const tokens = statements[0]!
   const first = tokens[0]
-  if (first?.type !== 'word' || !READ_STARTS.has(first.value)) return false
+  if (first?.kind !== 'word' || !READ_STARTS.has(first.text)) return false
   for (const token of tokens) {
     if (refused(token, dialect)) return false
   }
-  return findSessionState(sql) === undefined
+  return true
 }
 
 function refused(token: SqlToken, dialect: 'postgres' | 'mysql'): boolean {
-  if (token.type === 'word' || token.type === 'quoted') {
-    const word = token.value.toLowerCase()
+  // On MySQL "…" is a string unless ANSI_QUOTES makes it a name: read it as both.
+  if (token.kind === 'word' || token.kind === 'identifier' || (dialect === 'mysql' && token.kind === 'string')) {
+    const word = token.text.toLowerCase()
     return REFUSED_WORDS.has(word) || REFUSED_PREFIXES.some((prefix) => word.startsWith(prefix))
   }
   // MySQL user variables (`@x := …`) live in the session; `@@port` only reads
-  // a server variable. (Backtick-quoted names come out as plain words, so a
-  // name like `for` only errs towards the primary.)
-  return token.type === 'other' && dialect === 'mysql' && token.value.includes('@') && token.value !== '@@'
+  // a server variable.
+  return token.kind === 'variable' && !token.text.startsWith('@@')
 }

@@ -62,7 +62,9 @@ describe('isPlainRead', () => {
   test('MySQL-only session or escape hazards are not reads on MySQL', () => {
     expect(isPlainRead('select @n := @n + 1 from person', 'mysql')).toBe(false)
     expect(isPlainRead("select 'it\\'s' as t, 1 as for_real", 'mysql')).toBe(false)
-    expect(isPlainRead('select 1 # comment', 'mysql')).toBe(false)
+    // `#` starts a comment on MySQL: what follows the line break is still read
+    expect(isPlainRead('select 1 # comment\nfor update', 'mysql')).toBe(false)
+    expect(isPlainRead('select 1 # for update', 'mysql')).toBe(true)
     // the same text may be a read on PostgreSQL: each dialect has its own answer
     expect(isPlainRead('select 1 # 2', 'postgres')).toBe(true)
   })

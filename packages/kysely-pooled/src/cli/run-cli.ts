@@ -1,4 +1,5 @@
 import { EXIT_FAILURE, EXIT_OK, type CliIo } from './cli-io.js'
+import { closestCommand } from './closest-command.js'
 import { runDoctor } from './doctor.js'
 import { packageVersion } from './package-version.js'
 
@@ -12,6 +13,8 @@ Options:
   -h, --help     show this help
   -v, --version  print the version
 `
+
+const COMMANDS = ['doctor', 'help'] as const
 
 /** The `kysely-pooled` command line; resolves the exit code. `env` supplies `DATABASE_URL`. */
 export async function runCli(
@@ -32,6 +35,11 @@ export async function runCli(
     return command === undefined ? EXIT_FAILURE : EXIT_OK
   }
   // The unknown word is not echoed: it may be a URL typed in the wrong place.
-  io.err('kysely-pooled: unknown command (see kysely-pooled --help)\n')
+  const meant = closestCommand(command, COMMANDS)
+  io.err(
+    meant === undefined
+      ? 'kysely-pooled: unknown command (see kysely-pooled --help)\n'
+      : `kysely-pooled: unknown command; did you mean "kysely-pooled ${meant}"? (see kysely-pooled --help)\n`,
+  )
   return EXIT_FAILURE
 }

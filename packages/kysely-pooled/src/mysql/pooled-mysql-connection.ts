@@ -1,6 +1,7 @@
 import type { CompiledQuery, QueryResult } from 'kysely'
 import type { MysqlConnection as Connection } from '@kysely-pooled/core'
 import { extendStackTrace } from '../shared/extend-stack-trace.js'
+import { nameMariadbError } from './mariadb-error-code.js'
 import { LeaseConnection } from '../shared/lease-connection.js'
 import { MysqlRowStream } from './mysql-row-stream.js'
 
@@ -28,6 +29,7 @@ export class PooledMysqlConnection extends LeaseConnection<Connection> {
         rows: [],
       }
     } catch (error) {
+      nameMariadbError(error)
       throw extendStackTrace(error, new Error())
     } finally {
       this.queryEnded()
@@ -60,6 +62,7 @@ export class PooledMysqlConnection extends LeaseConnection<Connection> {
     } catch (error) {
       // As the stock driver: mysql2 can close the stream early at the end of a result.
       if ((error as { code?: unknown } | null)?.code !== 'ERR_STREAM_PREMATURE_CLOSE') {
+        nameMariadbError(error)
         throw extendStackTrace(error, new Error())
       }
     } finally {

@@ -29,6 +29,11 @@ export class PooledMysqlDriver extends PooledDriver<Connection> {
   }
 
   async commitTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw('commit'))
+    try {
+      await connection.executeQuery(CompiledQuery.raw('commit'))
+    } catch (error) {
+      await this.giveBackAfterFailedCommit(connection)
+      throw error
+    }
   }
 }

@@ -18,6 +18,7 @@ export interface PooledPostgresDialectConfig extends PooledDialectConfigBase<Cli
   /**
    * The `pg-cursor` class, needed for `.stream()`:
    * `import Cursor from 'pg-cursor'` then `cursor: Cursor`.
+   * @default none (no streaming)
    */
   readonly cursor?: PostgresCursorConstructor
   /**
@@ -26,6 +27,7 @@ export interface PooledPostgresDialectConfig extends PooledDialectConfigBase<Cli
    * mode: session state is refused with `SessionStateError`, no `DISCARD ALL`
    * is sent), or `{ mode, preparedStatements }`. Passed to `postgresConnector`;
    * ignored when `pool` is an existing core Pool (set it on that pool's connector).
+   * @default 'none'
    */
   readonly pooler?: PoolerOption
   /**

@@ -1,6 +1,6 @@
 import type { Lease, Pool } from '@kysely-pooled/core'
 import * as kysely from 'kysely'
-import { CompiledQuery, type DatabaseConnection, type TransactionSettings } from 'kysely'
+import { CompiledQuery, type DatabaseConnection, type QueryResult, type TransactionSettings } from 'kysely'
 import type { PostgresClient as Client } from '@kysely-pooled/core'
 import type { LeaseConnection } from '../shared/lease-connection.js'
 import { PooledDriver, type PooledDriverSettings } from '../shared/pooled-driver.js'
@@ -56,7 +56,14 @@ export class PooledPostgresDriver extends PooledDriver<Client> {
   }
 
   async commitTransaction(connection: DatabaseConnection): Promise<void> {
-    const { rows } = await connection.executeQuery<{ command?: string }>(CompiledQuery.raw('commit'))
+    let result: QueryResult<{ command?: string }>
+    try {
+      result = await connection.executeQuery<{ command?: string }>(CompiledQuery.raw('commit'))
+    } catch (error) {
+      await this.giveBackAfterFailedCommit(connection)
+      throw error
+    }
+    const { rows } = result
     // PostgreSQL completes COMMIT with a ROLLBACK tag when an earlier error
     // left the transaction aborted: the caller must not believe it committed.
     if (rows[0]?.command === 'ROLLBACK' && AbortedTransactionError) {

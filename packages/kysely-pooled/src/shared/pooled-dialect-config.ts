@@ -20,27 +20,33 @@ export interface PooledDialectConfigBase<C> {
    * existing core `Pool` to share, or a function returning either (sync or
    * async). A shared pool is not destroyed by `db.destroy()`: whoever
    * created it destroys it.
+   * @default {} (the pool's defaults)
    */
   readonly pool?: PoolOptions | Pool<C> | PoolFactory<C>
   /**
    * Called when a connection's session is new, before its first use: on a new
    * physical connection, and again after the pool reset the session (see the
    * README). Use it for per-session setup such as `set time zone`.
+   * @default none
    */
   readonly onCreateConnection?: ConnectionHook
-  /** Called every time a connection is acquired from the pool. */
+  /**
+   * Called every time a connection is acquired from the pool.
+   * @default none
+   */
   readonly onReserveConnection?: ConnectionHook
   /**
    * How long `db.destroy()` of the last Kysely instance on the dialect waits
    * for connections still in use before it revokes them (rolling back their
-   * transactions). Default 5000.
+   * transactions).
+   * @default 5000
    */
   readonly destroyGraceMillis?: number
   /**
    * Server-side limit on every statement (PostgreSQL `statement_timeout`;
    * MariaDB `max_statement_time`; MySQL `max_execution_time`, SELECTs only),
    * kept across session resets, plus a client-side guard for a dead path.
-   * Off by default.
+   * @default 0 (no limit)
    */
   readonly statementTimeoutMillis?: number
   /**

@@ -129,7 +129,8 @@ export abstract class PooledDriver<C> implements Driver {
     let site = this.#initSite
     if (site !== undefined) {
       this.#initSite = undefined
-    } else if (this.#pool.config.leakDetectionMillis > 0) {
+    } else if (this.#pool.config.captureEveryAcquireSite && this.#pool.config.leakDetectionMillis > 0) {
+      // Left at the default, the pool samples sites itself when a handle binds.
       site = captureAcquireSite(this.acquireConnection)
     }
     return Promise.resolve(new LazyConnection(this.#binder, signal, site))
@@ -179,16 +180,49 @@ export abstract class PooledDriver<C> implements Driver {
       this.#topology.readYourWrites.wrote()
       this.#transactions.add(lazy)
     }
-    const bound = await lazy.bind()
-    await this.begin(bound as LeaseConnection<C>, settings)
+    const bound = (await lazy.bind()) as LeaseConnection<C>
+    this.#noteTransactionSite(bound)
+    await this.begin(bound, settings)
+  }
+
+  /**
+   * A transaction is what an application can leave open (a controlled
+   * transaction dropped): its lease names where it began, from V8's async
+   * stack, which reaches the application's `await`. Once per transaction,
+   * next to a round trip; plain queries are never captured here.
+   */
+  #noteTransactionSite(bound: LeaseConnection<C>): void {
+    if (this.#pool.config.leakDetectionMillis > 0) {
+      bound.lease.noteSite(captureAcquireSite(this.beginTransaction))
+    }
+  }
+
+  /**
+   * Kysely keeps a controlled transaction's connection when COMMIT throws
+   * (kysely#1990); an application that then drops the transaction would
+   * hold it until GC. The transaction is over either way (the server ended
+   * it, or the connection is gone), so the lease goes back now: the pool
+   * rolls back or closes it. Kysely's later rollback and release of it are
+   * no-ops.
+   */
+  protected async giveBackAfterFailedCommit(connection: DatabaseConnection): Promise<void> {
+    const bound = asLazy(connection).bound
+    if (bound !== undefined && bound.lease.isHeld && !givenBack.has(bound)) {
+      givenBack.add(bound)
+      await bound.lease.release().catch(() => {})
+    }
   }
 
   async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    const bound = asLazy(connection).bound
+    if (bound !== undefined && givenBack.has(bound)) {
+      return
+    }
     try {
       await connection.executeQuery(CompiledQuery.raw('rollback'))
     } catch (error) {
       // As the stock Postgres driver: a connection that cannot roll back is closed, not reused.
-      asLazy(connection).bound?.markForDiscard()
+      bound?.markForDiscard()
       throw error
     }
   }
@@ -236,6 +270,9 @@ export abstract class PooledDriver<C> implements Driver {
     this.#exclusive--
     // The pool does the hygiene: whatever Kysely left open (a transaction of
     // `db.connection()`, a failed commit) is rolled back before reuse.
+    if (!leased.lease.isHeld && givenBack.has(leased)) {
+      return Promise.resolve()
+    }
     return leased.discard ? leased.lease.destroy() : leased.lease.release()
   }
 
@@ -308,6 +345,9 @@ async function destroyAndThrow<C>(lease: Lease<C>, error: unknown): Promise<neve
   await lease.destroy(error instanceof Error ? error : undefined)
   throw error
 }
+
+/** Bound connections whose lease the driver gave back after a failed COMMIT (see `giveBackAfterFailedCommit`). */
+const givenBack = new WeakSet<LeaseConnection<unknown>>()
 
 function asLazy(connection: DatabaseConnection): LazyConnection {
   if (!(connection instanceof LazyConnection)) {

@@ -51,6 +51,20 @@ describe('kysely-pooled doctor: arguments', () => {
     expectNoPassword(bad.stderr)
   })
 
+  it.each(['doctr', 'docter', 'Doctor', 'dcotor'])('suggests "doctor" for the unknown command %s', async (typo) => {
+    const io = captureIo()
+    expect(await runCli([typo], io)).toBe(2)
+    expect(io.stderr).toBe(
+      'kysely-pooled: unknown command; did you mean "kysely-pooled doctor"? (see kysely-pooled --help)\n',
+    )
+  })
+
+  it('suggests nothing for a word far from every command', async () => {
+    const io = captureIo()
+    expect(await runCli(['migrate'], io)).toBe(2)
+    expect(io.stderr).toBe('kysely-pooled: unknown command (see kysely-pooled --help)\n')
+  })
+
   it.each([
     { name: 'no URL', argv: [], error: /missing <url>/ },
     { name: 'two databases', argv: ['postgres://a/b', 'mysql://c/d'], error: /all PostgreSQL or all MySQL/ },

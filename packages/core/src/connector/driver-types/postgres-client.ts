@@ -4,6 +4,9 @@
 // `pg.Client` and a `pg.ClientConfig` fit these; cast to `pg.Client` for the
 // rest of its API.
 
+import type { Duplex } from 'node:stream'
+import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls'
+
 /** A row as pg returns it by default: column name to value. */
 export type PostgresRow = Record<string, unknown>
 
@@ -32,26 +35,37 @@ export interface PostgresClient {
   on(event: 'end', listener: () => void): unknown
 }
 
-/** Where and how to connect (pg's `ClientConfig`; pg reads `PG*` variables for what is left out). */
+/**
+ * Where and how to connect (pg's `ClientConfig`; pg reads `PG*` variables for
+ * what is left out). A value typed `pg.ClientConfig` fits, under `strict`
+ * with or without `exactOptionalPropertyTypes`.
+ */
 export interface PostgresClientConfig {
-  readonly connectionString?: string
-  readonly host?: string
-  readonly port?: number
-  readonly user?: string
-  readonly password?: string | (() => string | Promise<string>)
-  readonly database?: string
-  readonly ssl?: boolean | object
-  readonly application_name?: string
-  readonly options?: string
-  readonly statement_timeout?: number | false
-  readonly query_timeout?: number
-  readonly lock_timeout?: number
-  readonly idle_in_transaction_session_timeout?: number
-  readonly connectionTimeoutMillis?: number
-  readonly keepAlive?: boolean
-  readonly keepAliveInitialDelayMillis?: number
+  readonly connectionString?: string | undefined
+  readonly host?: string | undefined
+  readonly port?: number | undefined
+  readonly user?: string | undefined
+  readonly password?: string | (() => string | Promise<string>) | undefined
+  readonly database?: string | undefined
+  /** `true`, or Node's TLS options (`ca`, `cert`, `key`, `servername`, `rejectUnauthorized`, …). */
+  readonly ssl?: boolean | TlsConnectionOptions | undefined
+  /** SCRAM channel binding (`SCRAM-SHA-256-PLUS`) over TLS. */
+  readonly enableChannelBinding?: boolean | undefined
+  /** `'direct'`: TLS from the first byte (PostgreSQL 17+), no SSLRequest round trip. */
+  readonly sslnegotiation?: 'postgres' | 'direct' | undefined
+  readonly application_name?: string | undefined
+  readonly options?: string | undefined
+  readonly statement_timeout?: number | false | undefined
+  readonly query_timeout?: number | undefined
+  readonly lock_timeout?: number | undefined
+  readonly idle_in_transaction_session_timeout?: number | undefined
+  readonly connectionTimeoutMillis?: number | undefined
+  readonly keepAlive?: boolean | undefined
+  readonly keepAliveInitialDelayMillis?: number | undefined
   /** Custom type parsers (pg's `CustomTypesConfig`). */
-  readonly types?: { getTypeParser(oid: number, format?: 'text' | 'binary'): unknown }
-  readonly client_encoding?: string
-  readonly fallback_application_name?: string
+  readonly types?: { getTypeParser(oid: number, format?: 'text' | 'binary'): unknown } | undefined
+  readonly client_encoding?: string | undefined
+  readonly fallback_application_name?: string | undefined
+  /** A custom socket (e.g. a Unix socket or a tunnel). */
+  readonly stream?: (() => Duplex | undefined) | undefined
 }
