@@ -152,22 +152,23 @@ export interface PoolConfig<C = unknown> {
  * an upper bound, not a target), no idle connections kept open by default,
  * and a short queue wait, because a queued caller is a user waiting.
  */
-export const POOL_DEFAULTS: Readonly<Omit<PoolConfig, 'name' | 'onConnect' | 'log' | 'captureEveryAcquireSite'>> = Object.freeze({
-  min: 0,
-  max: 10,
-  acquireTimeoutMillis: 10_000,
-  maxWaiting: 1_000,
-  createTimeoutMillis: 5_000,
-  idleTimeoutMillis: 30_000,
-  maxLifetimeMillis: 30 * 60_000,
-  validateAfterIdleMillis: 5_000,
-  leakDetectionMillis: 60_000,
-  maxLeaseMillis: 0,
-  reset: 'auto',
-  maxUses: 0,
-  allowExitOnIdle: false,
-  cleanupTimeoutMillis: 2_000,
-})
+export const POOL_DEFAULTS: Readonly<Omit<PoolConfig, 'name' | 'onConnect' | 'log' | 'captureEveryAcquireSite'>> =
+  Object.freeze({
+    min: 0,
+    max: 10,
+    acquireTimeoutMillis: 10_000,
+    maxWaiting: 1_000,
+    createTimeoutMillis: 5_000,
+    idleTimeoutMillis: 30_000,
+    maxLifetimeMillis: 30 * 60_000,
+    validateAfterIdleMillis: 5_000,
+    leakDetectionMillis: 60_000,
+    maxLeaseMillis: 0,
+    reset: 'auto',
+    maxUses: 0,
+    allowExitOnIdle: false,
+    cleanupTimeoutMillis: 2_000,
+  })
 
 const RESET_POLICIES: readonly ResetPolicy[] = ['auto', 'always', 'never']
 const KNOWN_KEYS = new Set<string>([...Object.keys(POOL_DEFAULTS), 'name', 'onConnect', 'log'])

@@ -12,6 +12,9 @@ export interface PooledMysqlDialectConfig extends PooledDialectConfigBase<Connec
    * writes go to the one with `@@read_only = 0`, and move when it stops.
    */
   readonly connection?: string | ConnectionOptions | readonly (string | ConnectionOptions)[]
-  /** Read-only replicas: plain reads outside a transaction go to the least busy healthy one. */
+  /**
+   * Read-only replicas: plain reads outside a transaction go to the least busy healthy one.
+   * @default [] (none)
+   */
   readonly replicas?: readonly (string | ConnectionOptions)[]
 }

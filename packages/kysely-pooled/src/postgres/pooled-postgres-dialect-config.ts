@@ -13,7 +13,10 @@ export interface PooledPostgresDialectConfig extends PooledDialectConfigBase<Cli
    * go to the one that accepts them, and move when it stops (failover).
    */
   readonly connection?: string | ClientConfig | readonly (string | ClientConfig)[]
-  /** Read-only servers (streaming standbys): plain reads outside a transaction go to the least busy healthy one. */
+  /**
+   * Read-only servers (streaming standbys): plain reads outside a transaction go to the least busy healthy one.
+   * @default [] (none)
+   */
   readonly replicas?: readonly (string | ClientConfig)[]
   /**
    * The `pg-cursor` class, needed for `.stream()`:
@@ -35,7 +38,8 @@ export interface PooledPostgresDialectConfig extends PooledDialectConfigBase<Cli
    * handle, outside a transaction, not session-changing, not streamed) runs
    * on a shared connection with other such statements in flight (pg's
    * pipeline mode), out of the same `max`; everything else gets an exclusive
-   * connection as with `false` (the default). See the README, "Pipelining".
+   * connection as with `false`. See the README, "Pipelining".
+   * @default false
    */
   readonly pipeline?: boolean
 }

@@ -51,13 +51,15 @@ export interface PooledDialectConfigBase<C> {
   readonly statementTimeoutMillis?: number
   /**
    * A replica further behind the primary than this gets no reads until it
-   * catches up (see "Replicas and failover" in the README). Default 2000.
+   * catches up (see "Replicas and failover" in the README).
+   * @default 2000
    */
   readonly maxReplicaLagMillis?: number
   /**
    * After a write, reads from the same async context (`readYourWritesScope`,
-   * or the whole dialect outside any scope) go to the primary for this long.
-   * Default 1000; 0 turns it off.
+   * or the whole dialect outside any scope) go to the primary for this long;
+   * 0 turns it off.
+   * @default 1000
    */
   readonly readYourWritesMillis?: number
 }
