@@ -248,3 +248,35 @@ describe('5. acquire timeouts are per caller', () => {
     expect(await other).toBeInstanceOf(PoolTimeoutError)
   })
 })
+
+describe('4. durations near their limit', () => {
+  it('createTimeoutMillis at 2^31-1 opens one connection, not a storm (the pool adds nothing on top)', async () => {
+    const max = 2 ** 31 - 1
+    const connector = new FakeConnector()
+    connector.connectDelayMillis = 100
+    const { pool } = fakePool(
+      {
+        max: 2,
+        createTimeoutMillis: max,
+        acquireTimeoutMillis: max,
+        idleTimeoutMillis: max,
+        cleanupTimeoutMillis: max,
+        maxLeaseMillis: max,
+        leakDetectionMillis: max,
+        validateAfterIdleMillis: max,
+        maxLifetimeMillis: max,
+      },
+      connector,
+    )
+    const lease = pool.acquire()
+    await advance(50)
+    expect(connector.connectAttempts).toBe(1)
+    await advance(100)
+    const got = await lease
+    got.connection.transaction = 'in-transaction'
+    await got.release()
+    expect(pool.stats()).toMatchObject({ idle: 1, created: 1, createErrors: 0, rolledBackOnRelease: 1 })
+    await advance(10_000)
+    expect(connector.connectAttempts).toBe(1)
+  })
+})
