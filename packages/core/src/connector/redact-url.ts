@@ -1,11 +1,12 @@
 /**
- * Query parameters that drivers accept as a password (pg: `password`,
- * mysql2: `password`, `password1`…). Their values are as secret as the
- * userinfo part.
+ * Query parameters a driver may read as a password: pg reads `password`
+ * (and `sslpassword` for the key); mysql2 3.x reads `password1`…`password3`
+ * (its multi-factor passwords), not `password`, but a user may well write
+ * it. Every such value is as secret as the userinfo part, whichever driver.
  */
 const PASSWORD_PARAMETER_NAMES = String.raw`password\d*|pass|passwd|pwd|sslpassword`
 const PASSWORD_PARAMETER = new RegExp(`^(?:${PASSWORD_PARAMETER_NAMES})$`, 'i')
-/** The same names as `name=value` inside a string that does not parse as a URL. */
+/** The same names as `name=value` inside a string that is not a URL at all. */
 const PASSWORD_ASSIGNMENT = new RegExp(`(${PASSWORD_PARAMETER_NAMES})=[^&\\s]*`, 'gi')
 
 const REDACTED = '***'
@@ -15,43 +16,33 @@ const REDACTED = '***'
  * and test names. The username, host, port and database stay: they are what a
  * reader needs to recognise the target.
  *
- * A string that does not parse as a URL is still scrubbed (everything between
- * `user:` and the last `@` goes): a malformed URL is exactly the kind that ends
- * up in an error message. It errs on the side of removing too much.
+ * It works on the parsed URL (the WHATWG parser, as pg-connection-string and
+ * mysql2 use), never by searching the text for '@': a literal '@' in a
+ * `?password=` value is just part of the query. Where an unencoded '/' or
+ * '#' in the password made the parser split the secret, its tail lands in
+ * the path or fragment: a path holding '@' and any fragment are dropped too.
+ * A string that does not parse keeps only its scheme.
  */
 export function redactUrl(url: string): string {
-  // Several '@': a password with an unencoded '@' or '/' that a URL parser
-  // would split somewhere inside the secret. Cut at the last '@' instead.
-  if (url.indexOf('@') !== url.lastIndexOf('@')) {
-    return redactUnparseable(url)
-  }
   let parsed: URL
   try {
     parsed = new URL(url)
   } catch {
-    return redactUnparseable(url)
+    const scheme = /^[a-z][a-z0-9+.-]*:/i.exec(url)?.[0]
+    // Not a URL at all (key=value settings): scrub the password assignments.
+    return scheme === undefined ? url.replace(PASSWORD_ASSIGNMENT, `$1=${REDACTED}`) : `${scheme}//${REDACTED}`
   }
-  if (parsed.password !== '') {
-    parsed.password = ''
-  }
+  parsed.password = ''
   for (const key of [...parsed.searchParams.keys()]) {
     if (PASSWORD_PARAMETER.test(key)) {
       parsed.searchParams.set(key, REDACTED)
     }
   }
-  return parsed.toString()
-}
-
-function redactUnparseable(url: string): string {
-  const at = url.lastIndexOf('@')
-  if (at === -1) {
-    return url.replace(PASSWORD_ASSIGNMENT, `$1=${REDACTED}`)
+  if (decodeURIComponent(parsed.pathname).includes('@')) {
+    parsed.pathname = `/${REDACTED}`
   }
-  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(url)?.[0] ?? ''
-  const userinfo = url.slice(scheme.length, at)
-  const colon = userinfo.indexOf(':')
-  const user = colon === -1 ? userinfo : userinfo.slice(0, colon)
-  return `${scheme}${user}${colon === -1 ? '' : `:${REDACTED}`}@${url.slice(at + 1)}`
+  parsed.hash = ''
+  return parsed.toString()
 }
 
 /**

@@ -11,18 +11,23 @@ import type { PoolEntry } from './pool-entry.js'
 import type { PoolMetrics } from './pool-metrics.js'
 import type { PoolConfig } from './pool-options.js'
 import { ReleasePipeline } from './release-pipeline.js'
-import type { TarnPool } from './tarn-pool.js'
+import type { ConnectionStore } from './connection-store.js'
 import type { Waiters } from './waiters.js'
 
 /**
  * The heart of the pool: every move of a connection between states happens
- * here. `handOver` is the one gate before a connection goes to a caller or
- * back to the idle set; `evict` the one way out; `lend` the one way to a
- * lease. Breaking is accepted in every state (`onBroken`).
+ * here (through the store, which files it by state in the same step).
+ * `admit` takes a new connection in; `handOver` is the one gate before a
+ * connection goes to a caller or back to the idle set; `evict` the one way
+ * out (cancelling a busy connection's statement before closing it); `lend`
+ * the one way to a lease; `interrupt` the one way any part of the pool, or
+ * a holder, interrupts a connection's work — tracked on the entry, so that
+ * the release pipeline hands it to nobody before every interrupt completed.
+ * Breaking is accepted in every state (`onBroken`).
  */
 export class ConnectionLifecycle<C> {
   readonly supply: ConnectionSupply<C>
-  readonly store: TarnPool<PoolEntry<C>>
+  readonly store: ConnectionStore<C>
   readonly #config: PoolConfig<C>
   readonly #metrics: PoolMetrics
   readonly #events: PoolEventBus
@@ -31,7 +36,9 @@ export class ConnectionLifecycle<C> {
   readonly #watch: LeaseWatch<C>
   readonly #owner: LeaseOwner<C>
   #leaseCounter = 0
-  /** True once the pool is shutting down: the gate then evicts whatever comes back. */
+  /** Closes and interrupts in flight: `destroy()` resolves only once they have ended. */
+  readonly #work = new Set<Promise<void>>()
+  /** The pool's one shutdown flag: the gate then evicts whatever comes back, the supply opens nothing. */
   closing = false
   /** Set while `destroy()` waits: told whenever a lease ends or a connection leaves. */
   onDrain: (() => void) | undefined
@@ -48,12 +55,14 @@ export class ConnectionLifecycle<C> {
     this.#events = events
     this.#waiters = waiters
     this.supply = new ConnectionSupply(connector, config, metrics, events, {
+      closing: () => this.closing,
       waiting: () => waiters.size,
-      opened: () => this.serveFromIdle(),
+      opened: (entry) => this.admit(entry),
+      reap: () => this.reap(),
       broke: (entry, error) => this.onBroken(entry, error),
       // Waiters fail at once only when no open connection could serve them.
       refused: (error) => {
-        if (waiters.size > 0 && this.store.numFree() + this.store.numUsed() === 0) {
+        if (waiters.size > 0 && this.store.idleCount + this.store.takenCount === 0) {
           waiters.failAll(error)
           return true
         }
@@ -64,9 +73,11 @@ export class ConnectionLifecycle<C> {
     this.#pipeline = new ReleasePipeline(config, metrics, events, {
       handOver: (entry, now) => this.handOver(entry, now),
       evict: (entry, reason) => this.evict(entry, reason),
+      interrupt: (entry, scope, isCurrent) => this.interrupt(entry, scope, isCurrent),
     })
     this.#watch = new LeaseWatch<C>(config, {
-      taken: () => this.store.usedResources(),
+      // A copy: a revoke during the sweep may evict, which reorders the list.
+      taken: () => [...this.store.taken()],
       leaked: (entry, held) => this.reportLeak(entry, held),
       overdue: (entry) => this.revoke(entry, 'max-lease'),
       collected: (entry) => this.reclaim(entry),
@@ -88,7 +99,13 @@ export class ConnectionLifecycle<C> {
         this.evict(entry, 'discarded')
         return Promise.resolve()
       },
-      interrupt: (entry, seq, scope) => this.interrupt(entry, seq, scope),
+      interrupt: (entry, seq, scope) => {
+        if (scope === 'session') {
+          // Whether or not the kill lands, this session is never lent again.
+          entry.sessionKilled = true
+        }
+        return this.interrupt(entry, scope, () => entry.leaseSeq === seq && entry.state === ConnectionState.Leased)
+      },
     }
   }
 
@@ -97,15 +114,38 @@ export class ConnectionLifecycle<C> {
     this.#watch.stop()
   }
 
-  /** Hands idle connections (new ones, typically) to queued callers. */
-  serveFromIdle(): void {
-    while (this.#waiters.size > 0) {
-      const entry = this.store.takeIdle()
-      if (entry === undefined) {
-        return
-      }
-      entry.moveTo(ConnectionState.Reserved)
+  /**
+   * A new connection's first move, out of Opening: straight to a queued
+   * caller (through the gate), into the idle set, or — broken while it was
+   * being opened, or opened during shutdown — out.
+   */
+  admit(entry: PoolEntry<C>): void {
+    const store = this.store
+    if (this.closing || entry.isBroken) {
+      this.evict(entry, this.closing ? 'pool-destroyed' : 'broken')
+      return
+    }
+    if (this.#waiters.size > 0) {
+      store.endOpening(entry, ConnectionState.Reserved)
       this.handOver(entry)
+      return
+    }
+    store.endOpening(entry, ConnectionState.Idle)
+  }
+
+  /** The reaper: idle connections past `idleTimeoutMillis`, beyond those `min` still needs, are closed. */
+  reap(): void {
+    const store = this.store
+    const idle = store.idle()
+    const keep = Math.max(0, this.#config.min - store.takenCount)
+    const cutoff = performance.now() - this.#config.idleTimeoutMillis
+    // Oldest at the bottom of the stack; the `keep` most recently used stay.
+    let due = 0
+    while (due < idle.length - keep && idle[due]!.idleSince <= cutoff) {
+      due++
+    }
+    for (const entry of idle.slice(0, due)) {
+      this.evict(entry, 'idle')
     }
   }
 
@@ -119,23 +159,27 @@ export class ConnectionLifecycle<C> {
       this.evict(entry, this.closing ? 'pool-destroyed' : entry.isBroken ? 'broken' : 'retired')
       return
     }
+    if (entry.interrupts.size !== 0) {
+      // The fence: an interrupt still on its way could reach the next holder's statement.
+      void entry.interruptsDone().then(() => this.handOver(entry))
+      return
+    }
     entry.acquireSite = undefined
     const waiter = this.#waiters.next()
     if (waiter !== undefined) {
       waiter.resolve(this.lend(entry, waiter.startedAt, now, waiter.trackGc, waiter.site))
       return
     }
-    entry.moveTo(ConnectionState.Idle)
     entry.idleSince = now
     if (this.#config.allowExitOnIdle) {
       entry.handle.setKeepsProcessAlive?.(false)
     }
-    this.store.releaseResource(entry, now)
+    this.store.move(entry, ConnectionState.Idle)
   }
 
   lend(entry: PoolEntry<C>, startedAt: number, now: number, trackGc: boolean, site: AcquireSite | undefined): Lease<C> {
     const leaseId = ++this.#leaseCounter
-    entry.moveTo(ConnectionState.Leased)
+    this.store.move(entry, ConnectionState.Leased)
     entry.leaseSeq++
     entry.leaseId = leaseId
     entry.leasedAt = now
@@ -161,7 +205,7 @@ export class ConnectionLifecycle<C> {
 
   /** Leased → Returning: the lease is over. Returns how long it was held. */
   endLease(entry: PoolEntry<C>, now: number): number {
-    entry.moveTo(ConnectionState.Returning)
+    this.store.move(entry, ConnectionState.Returning)
     this.#watch.untrack(entry)
     const held = now - entry.leasedAt
     this.#metrics.useTimes.record(held)
@@ -169,21 +213,55 @@ export class ConnectionLifecycle<C> {
     return held
   }
 
-  /** The one way out of the pool, from any state; the connector closes the connection. */
+  /**
+   * The one way out of the pool, from any state: out of every list at once,
+   * then closed — after cancelling its statement if one still runs (a
+   * server keeps running a statement whose client is gone).
+   */
   evict(entry: PoolEntry<C>, reason: DestroyReason): void {
-    if (entry.state === ConnectionState.Evicted) {
+    const from = entry.state
+    if (from === ConnectionState.Evicted) {
       return
     }
-    entry.moveTo(ConnectionState.Evicted)
+    if (from === ConnectionState.Opening) {
+      this.store.endOpening(entry, ConnectionState.Evicted)
+    } else {
+      this.store.move(entry, ConnectionState.Evicted)
+    }
     this.#metrics.destroyed++
     this.#watch.untrack(entry)
     this.#events.emit('destroy', { connectionId: entry.id, reason })
-    if (!this.store.evict(entry)) {
-      this.supply.closeStray(entry)
-    }
+    this.#track(this.#close(entry))
     this.onDrain?.()
     this.supply.grow()
     this.supply.ensureMin()
+  }
+
+  /** Resolves once every close and interrupt the pool started has ended (sockets closed, timers cleared). */
+  async settled(): Promise<void> {
+    while (this.#work.size > 0) {
+      await Promise.all(this.#work)
+    }
+  }
+
+  async #close(entry: PoolEntry<C>): Promise<void> {
+    const handle = entry.handle
+    await entry.interruptsDone()
+    if (
+      handle.isBusy() &&
+      handle.isSettling?.() !== true &&
+      !handle.isBroken() &&
+      entry.cancelledSeq !== entry.leaseSeq
+    ) {
+      // The handle's own fence sends nothing once no statement runs.
+      await this.interrupt(entry, 'query', () => true)
+    }
+    await handle.close()
+  }
+
+  #track(work: Promise<void>): void {
+    this.#work.add(work)
+    void work.finally(() => this.#work.delete(work))
   }
 
   /** A break is accepted in every state; whoever holds the connection now sees it at its next check. */
@@ -201,18 +279,22 @@ export class ConnectionLifecycle<C> {
     }
   }
 
-  interrupt(entry: PoolEntry<C>, seq: number, scope: InterruptScope): Promise<void> {
-    if (scope === 'session') {
-      // Whether or not the kill lands, this session is never lent again.
-      entry.sessionKilled = true
+  /**
+   * The one interrupt path (holder, release pipeline, revoke, reclaim,
+   * eviction, shutdown): the handle asks `isCurrent` right before it sends;
+   * until the interrupt completed (PostgreSQL: the server closed the cancel
+   * socket, which it does after signalling the backend; MySQL: `KILL QUERY`
+   * returned) the entry counts it and the gate lends the connection to nobody.
+   */
+  interrupt(entry: PoolEntry<C>, scope: InterruptScope, isCurrent: () => boolean): Promise<void> {
+    // Never rejects, by the handle's contract; a handle that breaks it must not stall the fence.
+    if (scope === 'query') {
+      entry.cancelledSeq = entry.leaseSeq
     }
-    const work = entry.handle.interrupt(scope, () => entry.leaseSeq === seq && entry.state === ConnectionState.Leased)
-    entry.interrupting = work
-    void work.finally(() => {
-      if (entry.interrupting === work) {
-        entry.interrupting = undefined
-      }
-    })
+    const work = entry.handle.interrupt(scope, isCurrent).catch(() => {})
+    entry.interrupts.add(work)
+    void work.finally(() => entry.interrupts.delete(work))
+    this.#track(work)
     return work
   }
 
@@ -273,9 +355,7 @@ export class ConnectionLifecycle<C> {
       'KYSELY_POOLED_REVOKE',
       `lease #${leaseId} was garbage-collected while held (after ${held} ms); its connection was closed`,
     )
-    // Cancel first: a server may keep running a statement whose client is gone.
-    void entry.handle
-      .interrupt('query', () => entry.state === ConnectionState.Returning)
-      .finally(() => this.evict(entry, 'reclaimed'))
+    // Eviction cancels a statement still running before it closes.
+    this.evict(entry, 'reclaimed')
   }
 }

@@ -1,7 +1,6 @@
 import type { Connector } from '../connector/connector.js'
 import { PoolClosedError } from '../errors/pool-closed-error.js'
 import { PoolConnectError } from '../errors/pool-connect-error.js'
-import { ConnectionState } from './connection-state.js'
 import { CreateBackoff } from './create-backoff.js'
 import { refusedBeforeFirstConnection } from './never-connected.js'
 import { asError, type PoolEventBus } from './pool-event-bus.js'
@@ -9,35 +8,34 @@ import { PoolEntry } from './pool-entry.js'
 import type { PoolMetrics } from './pool-metrics.js'
 import type { PoolConfig } from './pool-options.js'
 import { settleBefore } from './settle-before.js'
-import { TarnPool } from './tarn-pool.js'
+import { ConnectionStore } from './connection-store.js'
 
 export interface SupplyHandlers<C> {
+  /** The pool's one shutdown flag. */
+  closing(): boolean
   /** Callers waiting for a connection. */
   waiting(): number
-  /** A new connection landed in the idle set. */
-  opened(): void
+  /** A new connection (still `Opening`) is ready: the lifecycle admits it, or evicts it if it broke meanwhile. */
+  opened(entry: PoolEntry<C>): void
+  /** Idle connections past `idleTimeoutMillis` (above `min`) are due to be closed. */
+  reap(): void
   /** A connection reported a break. */
   broke(entry: PoolEntry<C>, error: Error): void
   /** Opening failed in a way retrying cannot fix (or a never-healthy pool was refused): true when a waiting caller got the error. */
   refused(error: PoolConnectError): boolean
 }
 
-// tarn's own create timeout must never fire before ours (connect timeout
-// plus the longest backoff): it only guards against a connector bug.
-const TARN_CREATE_SLACK_MILLIS = 10_000
-// Connectors bound a close by their own closeTimeoutMillis (5 s by default);
-// tarn's destroy timeout only guards against a connector that does not.
-const TARN_DESTROY_TIMEOUT_MILLIS = 30_000
-
 /**
  * Connection supply: opens connections (with backoff between failures, the
  * `onConnect` hook, the break watch), keeps `min` open, grows for queued
- * callers up to `max`, closes what tarn reaps or the pool evicts, and says
- * when the pool is ready.
+ * callers up to `max`, runs the idle reaper, and says when the pool is
+ * ready. Every attempt is bounded by what it awaits (the backoff, the
+ * connector's own connect timeout, `onConnect` raced against
+ * `createTimeoutMillis`): nothing is added on top of a user's duration.
  */
 export class ConnectionSupply<C> {
-  /** Every connection of the pool: tarn's idle (`free`) and taken (`used`) lists. */
-  readonly store: TarnPool<PoolEntry<C>>
+  /** Every connection of the pool, filed by state. */
+  readonly store = new ConnectionStore<C>()
   readonly #connector: Connector<C>
   readonly #config: PoolConfig<C>
   readonly #metrics: PoolMetrics
@@ -50,7 +48,9 @@ export class ConnectionSupply<C> {
   #readyAwaited = false
   #readySettled = false
   #everConnected = false
-  #stopped = false
+  /** Attempts in flight, up to their admission: shutdown waits for them. */
+  readonly #attempts = new Set<Promise<void>>()
+  #reaper: ReturnType<typeof setInterval> | undefined
   #connectionCounter = 0
   lastCreateError: Error | undefined
   lastCreateErrorAt = 0
@@ -67,20 +67,6 @@ export class ConnectionSupply<C> {
     this.#metrics = metrics
     this.#events = events
     this.#handlers = handlers
-    this.store = new TarnPool<PoolEntry<C>>({
-      create: () => this.#open(),
-      destroy: (entry) => this.#close(entry),
-      // tarn's reaper keeps `min` open; tarn never opens any by itself.
-      min: config.min,
-      max: config.max,
-      createTimeoutMillis: config.createTimeoutMillis + CreateBackoff.MAX_DELAY_MILLIS + TARN_CREATE_SLACK_MILLIS,
-      destroyTimeoutMillis: TARN_DESTROY_TIMEOUT_MILLIS,
-      // 0 = keep idle connections: tarn needs a number, so "never" is its max.
-      idleTimeoutMillis: config.idleTimeoutMillis > 0 ? config.idleTimeoutMillis : 2 ** 31 - 1,
-      reapIntervalMillis: Math.min(1_000, Math.max(10, Math.floor((config.idleTimeoutMillis || 1_000) / 2))),
-    })
-    this.store.on('destroySuccess', () => this.ensureMin())
-
     let resolveReady: () => void = () => {}
     let rejectReady: (error: Error) => void = () => {}
     this.#ready = new Promise<void>((resolve, reject) => {
@@ -114,65 +100,89 @@ export class ConnectionSupply<C> {
 
   /** Opens connections for queued callers, up to `max`. */
   grow(): void {
-    if (this.#stopped) {
+    if (this.#handlers.closing()) {
       return
     }
     const store = this.store
-    const creating = store.numPendingCreates()
-    const room = this.#config.max - store.numUsed() - store.numFree() - creating
-    const wanted = Math.min(room, this.#handlers.waiting() - creating)
+    const wanted = Math.min(this.#config.max - store.total, this.#handlers.waiting() - store.openingCount)
     for (let i = 0; i < wanted; i++) {
-      store.createOne().then(
-        () => this.#handlers.opened(),
-        () => {
-          // Transient failures retry (#open waits out the backoff first).
-          if (this.#handlers.waiting() > 0) {
-            setImmediate(() => this.grow())
-          }
-        },
-      )
+      this.#attempt(false)
     }
   }
 
   /** Keeps `min` connections open (warm-up at start, replenishing after closes), opened in parallel. */
   ensureMin(): void {
-    if (this.#stopped || this.store.isDestroyed) {
+    if (this.#handlers.closing()) {
       return
     }
-    const store = this.store
-    const missing = this.#config.min - (store.numFree() + store.numUsed() + store.numPendingCreates())
+    const missing = this.#config.min - this.store.total
     for (let i = 0; i < missing; i++) {
-      store.createOne().then(
-        () => {
-          if (store.numFree() + store.numUsed() >= this.#config.min) {
-            this.#settleReady()
-          }
-          this.#handlers.opened()
-        },
-        (error: unknown) => {
-          if (!this.#stopped && this.#connector.classifyConnectFailure(error) === 'transient') {
-            setImmediate(() => this.ensureMin())
-          }
-        },
-      )
+      this.#attempt(true)
     }
   }
 
-  /** No more connections: backoff sleeps end, `ready()` rejects if it has not settled. */
+  /** No more connections: backoff sleeps end, the reaper stops, `ready()` rejects if it has not settled. */
   stop(): void {
-    this.#stopped = true
     this.#backoff.cancel()
+    clearInterval(this.#reaper)
+    this.#reaper = undefined
     this.#settleReady(new PoolClosedError(this.#config.name))
   }
 
-  /** Closes an evicted connection tarn no longer holds (e.g. one opened after tarn gave up on it). */
-  closeStray(entry: PoolEntry<C>): void {
-    void this.#close(entry)
+  /** Resolves once every attempt in flight has ended (and its connection was admitted or evicted). */
+  async settled(): Promise<void> {
+    while (this.#attempts.size > 0) {
+      await Promise.all(this.#attempts)
+    }
+  }
+
+  /** One attempt; the store counts it as opening until it ends. */
+  #attempt(forMin: boolean): void {
+    const store = this.store
+    store.beginOpening()
+    const attempt = this.#open().then(
+      (entry) => {
+        if (entry.isBroken) {
+          // Broken before it was ever lent (the server ended the session during
+          // onConnect, say): a failed attempt, so the next one waits out the backoff.
+          this.#metrics.createErrors++
+          this.#backoff.failed()
+        }
+        // The lifecycle ends the opening: the entry's first move, and the count, in one step.
+        this.#handlers.opened(entry)
+        if (store.idleCount + store.takenCount >= this.#config.min) {
+          this.#settleReady()
+        }
+        this.#startReaper()
+      },
+      (error: unknown) => {
+        store.endOpening()
+        if (this.#handlers.closing()) {
+          return
+        }
+        // Transient failures retry (#open waits out the backoff first); waiters retry whatever the kind.
+        if (forMin ? this.#connector.classifyConnectFailure(error) === 'transient' : this.#handlers.waiting() > 0) {
+          setImmediate(() => (forMin ? this.ensureMin() : this.grow()))
+        }
+      },
+    )
+    this.#attempts.add(attempt)
+    void attempt.finally(() => this.#attempts.delete(attempt))
+  }
+
+  #startReaper(): void {
+    const idleMillis = this.#config.idleTimeoutMillis
+    if (this.#reaper !== undefined || idleMillis === 0 || this.#handlers.closing()) {
+      return
+    }
+    // The reaper must not keep the process alive: open sockets decide that.
+    this.#reaper = setInterval(() => this.#handlers.reap(), Math.min(1_000, Math.max(10, Math.floor(idleMillis / 2))))
+    this.#reaper.unref()
   }
 
   async #open(): Promise<PoolEntry<C>> {
     await this.#backoff.wait()
-    if (this.#stopped) {
+    if (this.#handlers.closing()) {
       throw new PoolClosedError(this.#config.name)
     }
     const startedAt = performance.now()
@@ -204,6 +214,8 @@ export class ConnectionSupply<C> {
     this.#everConnected = true
     this.lastCreateError = undefined
     const now = performance.now()
+    // Opening until admitted: a break reported now (the session ended during
+    // onConnect, say) is remembered, and admission evicts instead of lending.
     const entry = new PoolEntry(++this.#connectionCounter, handle, now, this.#config.maxLifetimeMillis)
     handle.onBroken((error) => this.#handlers.broke(entry, error))
     if (this.#config.allowExitOnIdle) {
@@ -233,15 +245,5 @@ export class ConnectionSupply<C> {
       }
     }
     throw error
-  }
-
-  /** tarn's destroyer: for connections the pool evicted, and idle ones tarn reaped. */
-  async #close(entry: PoolEntry<C>): Promise<void> {
-    if (entry.state !== ConnectionState.Evicted) {
-      entry.moveTo(ConnectionState.Evicted)
-      this.#metrics.destroyed++
-      this.#events.emit('destroy', { connectionId: entry.id, reason: this.#stopped ? 'pool-destroyed' : 'idle' })
-    }
-    await entry.handle.close()
   }
 }

@@ -5,8 +5,8 @@ import { canMove, ConnectionState, stateName } from './connection-state.js'
 
 /**
  * The pool's record of one physical connection: its state, its lease
- * bookkeeping and the connector's handle. This is what tarn holds as its
- * resource. It never references a `Lease`, so a lease its holder drops can
+ * bookkeeping and the connector's handle. `ConnectionStore` files it by
+ * its state. It never references a `Lease`, so a lease its holder drops can
  * be garbage-collected (and reclaimed) while the connection is out.
  */
 export class PoolEntry<C> {
@@ -16,7 +16,9 @@ export class PoolEntry<C> {
   /** When this connection is retired (`maxLifetimeMillis` minus jitter). */
   readonly retireAt: number
 
-  #state = ConnectionState.Idle
+  #state = ConnectionState.Opening
+  /** Its index in the store's list for its state (`-1` in none); the store's alone. */
+  slot = -1
   idleSince: number
   /**
    * Bumped on every lend and every revoke. A lease is valid only while its
@@ -39,8 +41,14 @@ export class PoolEntry<C> {
   brokenError: Error | undefined = undefined
   /** A holder asked to end the session: the connection is never lent again. */
   sessionKilled = false
-  /** The last interrupt a holder started; the connection is not lent again before it settles. */
-  interrupting: Promise<void> | undefined = undefined
+  /**
+   * Interrupts sent on this connection (by anyone) that have not completed:
+   * the gate hands it to nobody before they have, so none can reach the
+   * next holder's statement.
+   */
+  readonly interrupts = new Set<Promise<void>>()
+  /** The `leaseSeq` of the last statement cancel: eviction does not cancel the same work twice. */
+  cancelledSeq = -1
 
   constructor(id: number, handle: ConnectionHandle<C>, now: number, maxLifetimeMillis: number) {
     this.id = id
@@ -57,7 +65,14 @@ export class PoolEntry<C> {
     return this.#state
   }
 
-  /** The one way to change state; an illegal move is a bug in the pool and throws. */
+  /** Resolves once every interrupt sent on this connection so far, and any sent meanwhile, completed. */
+  async interruptsDone(): Promise<void> {
+    while (this.interrupts.size > 0) {
+      await Promise.all(this.interrupts)
+    }
+  }
+
+  /** The one way to change state (called by `ConnectionStore` only); an illegal move is a bug in the pool and throws. */
   moveTo(next: ConnectionState): void {
     if (!canMove(this.#state, next)) {
       throw new Error(

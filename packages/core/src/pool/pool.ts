@@ -16,7 +16,7 @@ import { PoolMetrics } from './pool-metrics.js'
 import { MAX_TIMER_MILLIS, resolvePoolOptions, type PoolConfig, type PoolOptions } from './pool-options.js'
 import type { PoolStats } from './pool-stats.js'
 import { settleBefore } from './settle-before.js'
-import type { TarnPool } from './tarn-pool.js'
+import type { ConnectionStore } from './connection-store.js'
 import { abortReason, Waiters } from './waiters.js'
 
 export interface AcquireOptions {
@@ -59,7 +59,7 @@ export class Pool<C> {
   readonly #metrics = new PoolMetrics()
   readonly #waiters: Waiters<C>
   readonly #lifecycle: ConnectionLifecycle<C>
-  readonly #store: TarnPool<PoolEntry<C>>
+  readonly #store: ConnectionStore<C>
   readonly #sites: AcquireSites
   #destroyed: Promise<void> | undefined
 
@@ -157,10 +157,10 @@ export class Pool<C> {
       name: this.name,
       min: this.config.min,
       max: this.config.max,
-      idle: store.numFree(),
-      used: store.numUsed(),
+      idle: store.idleCount,
+      used: store.takenCount,
       pending: this.#waiters.size,
-      creating: store.numPendingCreates(),
+      creating: store.openingCount,
     })
   }
 
@@ -168,7 +168,7 @@ export class Pool<C> {
   holders(): HolderInfo[] {
     const now = performance.now()
     const holders: HolderInfo[] = []
-    for (const entry of this.#store.usedResources()) {
+    for (const entry of this.#store.taken()) {
       if (entry.state !== ConnectionState.Leased) {
         continue
       }
@@ -227,9 +227,7 @@ export class Pool<C> {
     if (this.#waiters.size > 0) {
       return undefined
     }
-    const entry = this.#store.takeIdle()
-    entry?.moveTo(ConnectionState.Reserved)
-    return entry
+    return this.#store.takeIdle()
   }
 
   /** Fit to lend without a round trip: not broken, not retired, not idle long enough to need a ping. */
@@ -317,10 +315,10 @@ export class Pool<C> {
     const store = this.#store
     // Room to grow means this caller gets a connection of its own soon; the
     // queue bound only counts callers waiting beyond what the pool can open.
-    const room = Math.max(0, this.config.max - store.numUsed() - store.numFree() - store.numPendingCreates())
+    const room = Math.max(0, this.config.max - store.total)
     if (this.#waiters.size - room >= this.config.maxWaiting) {
       this.#metrics.queueFull++
-      return Promise.reject(new PoolQueueFullError(this.name, this.config.maxWaiting, store.numUsed()))
+      return Promise.reject(new PoolQueueFullError(this.name, this.config.maxWaiting, store.takenCount))
     }
     const waiting = this.#waiters.join(startedAt, deadline, signal, trackGc, site)
     this.#lifecycle.supply.grow()
@@ -329,21 +327,21 @@ export class Pool<C> {
 
   #timeoutError(startedAt: number, holders: HolderInfo[]): PoolTimeoutError {
     const store = this.#store
-    const used = store.numUsed()
+    const used = store.takenCount
     const supply = this.#lifecycle.supply
     const recentFailure = supply.lastCreateError !== undefined && supply.lastCreateErrorAt >= startedAt
     let reason: PoolTimeoutReason = 'pool-full'
     if (recentFailure) {
       reason = 'server-refusing'
-    } else if (used < this.config.max && store.numPendingCreates() > 0) {
+    } else if (used < this.config.max && store.openingCount > 0) {
       reason = 'create-slow'
     }
     const error = new PoolTimeoutError(this.name, {
       reason,
       waitedMillis: Math.round(performance.now() - startedAt),
-      size: used + store.numFree(),
+      size: used + store.idleCount,
       used,
-      idle: store.numFree(),
+      idle: store.idleCount,
       pending: this.#waiters.size,
       max: this.config.max,
       ...(recentFailure ? { lastCreateError: supply.lastCreateError } : {}),
@@ -357,22 +355,27 @@ export class Pool<C> {
   // --------------------------------------------------------------- shutdown
 
   async #shutdown(graceMillis: number): Promise<void> {
-    this.#lifecycle.closing = true
-    this.#lifecycle.stopWatching()
-    this.#lifecycle.supply.stop()
+    const lifecycle = this.#lifecycle
+    lifecycle.closing = true
+    lifecycle.stopWatching()
+    lifecycle.supply.stop()
     this.#waiters.failAll(new PoolClosedError(this.name))
     const store = this.#store
-    for (const entry of store.idleResources()) {
-      this.#lifecycle.evict(entry, 'pool-destroyed')
+    for (const entry of [...store.idle()]) {
+      lifecycle.evict(entry, 'pool-destroyed')
     }
-    const leased = () => store.usedResources().filter((entry) => entry.state === ConnectionState.Leased)
+    const leased = () => store.taken().filter((entry) => entry.state === ConnectionState.Leased)
     await this.#drain(() => leased().length === 0, graceMillis)
     for (const entry of leased()) {
-      this.#lifecycle.revoke(entry, 'pool-destroyed')
+      lifecycle.revoke(entry, 'pool-destroyed')
     }
     // Each returning or validating connection is bounded (cleanupTimeoutMillis, the ping's bound).
-    await this.#drain(() => store.numUsed() === 0, undefined)
-    await store.destroy()
+    await this.#drain(() => store.takenCount === 0, undefined)
+    // Connections still being opened are evicted as they arrive (the flag is up).
+    await lifecycle.supply.settled()
+    // Closes and interrupts (cancel sockets, control connections) are bounded
+    // by the connector's timeouts: once they end, no socket and no timer is left.
+    await lifecycle.settled()
   }
 
   /** Resolves when `done()` holds (re-checked whenever a lease ends or a connection leaves), or after `millis`. */

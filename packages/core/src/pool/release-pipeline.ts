@@ -1,3 +1,4 @@
+import type { InterruptScope } from '../connector/connector.js'
 import type { DestroyReason } from './pool-events.js'
 import type { PoolEventBus } from './pool-event-bus.js'
 import { asError } from './pool-event-bus.js'
@@ -24,6 +25,8 @@ export interface ReleaseTarget<C> {
   /** The gate: back to a waiter or the idle set, or evicted if it may not go back (broken, retired). `now`: a clock reading the caller has. */
   handOver(entry: PoolEntry<C>, now?: number): void
   evict(entry: PoolEntry<C>, reason: DestroyReason): void
+  /** The pool's one interrupt path: tracked on the entry until it completed. */
+  interrupt(entry: PoolEntry<C>, scope: InterruptScope, isCurrent: () => boolean): Promise<void>
 }
 
 const RESOLVED = Promise.resolve()
@@ -86,7 +89,7 @@ export class ReleasePipeline<C> {
       // A statement that already failed only waits for the server's ready
       // message: clean in the foreground, nothing to interrupt.
       verdict = handle.isSettling?.() === true ? Verdict.Dirty : Verdict.Busy
-    } else if (handle.transactionState() !== 'idle' || entry.interrupting !== undefined) {
+    } else if (handle.transactionState() !== 'idle' || entry.interrupts.size !== 0) {
       verdict = Verdict.Dirty
     } else if (this.#needsReset(entry)) {
       verdict = Verdict.Session
@@ -116,18 +119,25 @@ export class ReleasePipeline<C> {
     try {
       if (handle.isBusy()) {
         if (handle.isSettling?.() !== true) {
-          // Fenced: once the connection has moved on, the cancel is not sent.
+          // Tracked like every interrupt: the fence below waits for it.
           const seq = entry.leaseSeq
-          void handle.interrupt('query', () => entry.leaseSeq === seq && !handle.isBroken())
+          void target.interrupt(entry, 'query', () => entry.leaseSeq === seq && !handle.isBroken())
         }
         if ((await settleBefore(handle.whenIdle(), deadline)) !== 'done') {
           return target.evict(entry, 'dirty')
         }
       }
-      // A holder's interrupt may still be on its way to the server: the next
-      // holder's statement must not be the one it cancels.
-      if (entry.interrupting !== undefined && (await settleBefore(entry.interrupting, deadline)) === 'late') {
-        return target.evict(entry, 'dirty')
+      // The fence: every interrupt sent on this connection (this one, a
+      // holder's) must have completed, and the connection be idle after it,
+      // before anyone else gets it — else a cancel the server applies late
+      // lands on the next holder's statement.
+      if (entry.interrupts.size !== 0) {
+        if ((await settleBefore(entry.interruptsDone(), deadline)) !== 'done') {
+          return target.evict(entry, 'dirty')
+        }
+        if (handle.isBusy() && (await settleBefore(handle.whenIdle(), deadline)) !== 'done') {
+          return target.evict(entry, 'dirty')
+        }
       }
       if (entry.isBroken) {
         return target.evict(entry, 'broken')

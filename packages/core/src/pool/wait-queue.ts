@@ -11,10 +11,13 @@ const COMPACT_AFTER = 1024
 
 /**
  * The FIFO of callers waiting for a connection, with ONE timer for the
- * whole queue. Every caller waits the same `acquireTimeoutMillis`, so
- * deadlines come in (nearly) arrival order and only the head's deadline
- * needs a timer: a queue of thousands costs one timer, not thousands, and
- * serving a waiter costs no `clearTimeout`.
+ * whole queue, armed for the earliest deadline of any caller in it. Every
+ * caller waits the same `acquireTimeoutMillis`, so deadlines almost always
+ * come in arrival order and the head's is the earliest: a queue of
+ * thousands costs one timer, and serving a waiter costs no `clearTimeout`.
+ * A caller that joins late with an earlier deadline (it spent time on a
+ * validation ping first) is also kept in a small side list and re-arms the
+ * timer, so it times out within its own deadline, not the head's.
  *
  * Waiters that leave early (abort) are only marked settled and skipped
  * later, so leaving is O(1) too.
@@ -25,6 +28,12 @@ export class WaitQueue<W extends QueuedWaiter> {
   #head = 0
   #live = 0
   #timer: ReturnType<typeof setTimeout> | undefined
+  /** What the timer is armed for. */
+  #armedFor = Infinity
+  /** The latest deadline pushed so far: a waiter with an earlier one joined out of order. */
+  #latest = -Infinity
+  /** Waiters that joined out of deadline order (rare, few). */
+  #early: W[] = []
 
   constructor(onExpired: (expired: W[]) => void) {
     this.#onExpired = onExpired
@@ -38,8 +47,17 @@ export class WaitQueue<W extends QueuedWaiter> {
   push(waiter: W): void {
     this.#items.push(waiter)
     this.#live++
+    const deadline = waiter.deadline
+    if (deadline < this.#latest) {
+      this.#early.push(waiter)
+    } else {
+      this.#latest = deadline
+    }
     if (this.#timer === undefined) {
-      this.#arm(waiter.deadline)
+      this.#arm(deadline)
+    } else if (deadline < this.#armedFor) {
+      clearTimeout(this.#timer)
+      this.#arm(deadline)
     }
   }
 
@@ -83,14 +101,17 @@ export class WaitQueue<W extends QueuedWaiter> {
   }
 
   #arm(deadline: number): void {
+    this.#armedFor = deadline
     this.#timer = setTimeout(() => this.#expire(), Math.max(0, Math.ceil(deadline - performance.now())))
   }
 
   #expire(): void {
     this.#timer = undefined
+    this.#armedFor = Infinity
     const now = performance.now()
     const expired: W[] = []
     const items = this.#items
+    // In-order waiters: every one behind a live waiter not yet due is due later still.
     while (this.#head < items.length) {
       const waiter = items[this.#head]!
       if (!waiter.settled) {
@@ -102,6 +123,20 @@ export class WaitQueue<W extends QueuedWaiter> {
         expired.push(waiter)
       }
       items[this.#head++] = undefined
+    }
+    if (this.#early.length > 0) {
+      this.#early = this.#early.filter((waiter) => {
+        if (waiter.settled) {
+          return false
+        }
+        if (waiter.deadline > now) {
+          return true
+        }
+        waiter.settled = true
+        this.#live--
+        expired.push(waiter)
+        return false
+      })
     }
     this.#tidy()
     if (expired.length > 0) {
@@ -120,6 +155,8 @@ export class WaitQueue<W extends QueuedWaiter> {
         this.#items = []
         this.#head = 0
       }
+      this.#early = []
+      this.#latest = -Infinity
       return
     }
     if (this.#head >= COMPACT_AFTER && this.#head * 2 >= this.#items.length) {
@@ -127,12 +164,21 @@ export class WaitQueue<W extends QueuedWaiter> {
       this.#head = 0
     }
     if (this.#timer === undefined) {
+      let next = Infinity
       for (let i = this.#head; i < this.#items.length; i++) {
         const waiter = this.#items[i]
         if (waiter !== undefined && !waiter.settled) {
-          this.#arm(waiter.deadline)
+          next = waiter.deadline
           break
         }
+      }
+      for (const waiter of this.#early) {
+        if (!waiter.settled && waiter.deadline < next) {
+          next = waiter.deadline
+        }
+      }
+      if (next !== Infinity) {
+        this.#arm(next)
       }
     }
   }

@@ -41,9 +41,36 @@ export class FakeConnection implements ConnectionHandle<FakeConnection> {
   /** The next interrupt waits for `releaseInterrupt()` before it checks its fence. */
   holdInterrupt = false
   #heldInterrupts: (() => void)[] = []
+  /**
+   * A cancel that passed its fence reaches the "server" only on
+   * `deliverInterrupts()` (PostgreSQL applies a cancel asynchronously); its
+   * promise resolves then, as the server closes the cancel socket only
+   * after signalling the backend.
+   */
+  lateInterrupts = false
+  #undelivered: (() => void)[] = []
+  /** Numbers the statements the test starts; an interrupt is meant for the one running when it was sent. */
+  statementSeq = 0
+  /** Interrupts that reached a statement other than the one they were sent for. */
+  readonly strayInterrupts: number[] = []
 
   constructor(connector: FakeConnector) {
     this.#connector = connector
+  }
+
+  /** The holder starts a statement (busy until `finishQuery`). */
+  startStatement(): number {
+    this.busy = true
+    this.settling = false
+    return ++this.statementSeq
+  }
+
+  deliverInterrupts(): void {
+    for (const deliver of this.#undelivered.splice(0)) deliver()
+  }
+
+  get undeliveredInterrupts(): number {
+    return this.#undelivered.length
   }
 
   finishQuery(): void {
@@ -122,7 +149,12 @@ export class FakeConnection implements ConnectionHandle<FakeConnection> {
       return Promise.reject(new Error('read ECONNRESET'))
     }
     if (connector.pingHangs) return new Promise(() => {})
-    return connector.pingFails ? Promise.reject(new Error('ping failed')) : Promise.resolve()
+    const answer = (): Promise<void> =>
+      connector.pingFails ? Promise.reject(new Error('ping failed')) : Promise.resolve()
+    if (connector.pingDelayMillis > 0) {
+      return new Promise((resolve) => setTimeout(resolve, connector.pingDelayMillis)).then(answer)
+    }
+    return answer()
   }
 
   async interrupt(scope: InterruptScope, isCurrent: () => boolean): Promise<void> {
@@ -134,9 +166,20 @@ export class FakeConnection implements ConnectionHandle<FakeConnection> {
       return
     }
     this.interrupts.push(scope)
-    if (scope === 'query') {
-      if (!this.ignoreCancel) this.finishQuery()
-    } else this.break(new Error('terminating connection due to administrator command'))
+    const meantFor = this.statementSeq
+    const land = (): void => {
+      if (scope === 'query') {
+        if (this.busy && this.statementSeq !== meantFor) this.strayInterrupts.push(this.statementSeq)
+        if (!this.ignoreCancel) this.finishQuery()
+      } else this.break(new Error('terminating connection due to administrator command'))
+    }
+    if (!this.lateInterrupts) return land()
+    await new Promise<void>((resolve) =>
+      this.#undelivered.push(() => {
+        land()
+        resolve()
+      }),
+    )
   }
 
   async close(): Promise<void> {
@@ -172,6 +215,7 @@ export class FakeConnector implements Connector<FakeConnection> {
   pingFails = false
   pingHangs = false
   pingBreaks = false
+  pingDelayMillis = 0
   pings = 0
 
   /** Connects in progress now, and the most ever in progress at once. */

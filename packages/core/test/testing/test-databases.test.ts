@@ -81,11 +81,32 @@ describe('redactUrl', () => {
     expect(redactUrl(input)).toBe(expected)
   })
 
-  it('scrubs a URL that does not parse', () => {
-    const redacted = redactUrl('postgres://app:pa ss@wo/rd@host:notaport/db')
+  it('scrubs a URL whose password the parser split (an unencoded / or #)', () => {
+    const redacted = redactUrl('postgres://app:pa ss@wo/rd@host:5432/db')
     expect(redacted).not.toContain('pa ss')
-    expect(redacted).not.toContain('wo/rd')
-    expect(redacted).toBe('postgres://app:***@host:notaport/db')
+    expect(redacted).not.toContain('rd')
+    expect(redactUrl('postgres://app:12#34@host/db')).not.toContain('34')
+  })
+
+  it('keeps only the scheme of a URL that does not parse', () => {
+    expect(redactUrl('postgres://app:secret@host:notaport/db')).toBe('postgres://***')
+  })
+
+  // Issue 16 item 7: a literal '@' in ?password= used to cut the text at the last '@'.
+  it.each([
+    ['postgres://postgres@127.0.0.1:5432/nope?password=Kp6Xr2Nm@Qw7Zt5Ly', 'Kp6Xr2Nm@Qw7Zt5Ly'],
+    ['postgres://postgres@127.0.0.1:5432/nope?password=Kp6Xr2Nm%40Qw7Zt5Ly', 'Kp6Xr2Nm@Qw7Zt5Ly'],
+    ['postgres://postgres:Kp6Xr2Nm@Qw7Zt5Ly@127.0.0.1:5432/nope', 'Kp6Xr2Nm@Qw7Zt5Ly'],
+    ['postgres://postgres:Kp6Xr2Nm%40Qw7Zt5Ly@127.0.0.1:5432/nope', 'Kp6Xr2Nm@Qw7Zt5Ly'],
+    ['mysql://root@127.0.0.1:3306/nope?password1=Kp6Xr2Nm@Qw7Zt5Ly', 'Kp6Xr2Nm@Qw7Zt5Ly'],
+    ['mysql://root@127.0.0.1:3306/nope?password=Kp6Xr2Nm@Qw7Zt5Ly&ssl=1', 'Kp6Xr2Nm@Qw7Zt5Ly'],
+  ])('%s keeps no 3 characters of the password, and keeps the target', (input, password) => {
+    const redacted = redactUrl(input)
+    for (const piece of [password, ...password.split('@')]) {
+      for (let i = 0; i + 3 <= piece.length; i++) expect(redacted).not.toContain(piece.slice(i, i + 3))
+    }
+    expect(redacted).toContain('127.0.0.1')
+    expect(redacted).toContain('/nope')
   })
 
   it('scrubs key=value passwords in a non-URL string', () => {

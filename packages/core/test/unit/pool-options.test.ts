@@ -5,8 +5,13 @@ import { FakeConnector } from '../support/fake-connector.js'
 describe('pool options', () => {
   it('fills in the documented defaults and freezes the config', () => {
     const config = resolvePoolOptions({ name: 'orders' })
-    expect(config).toEqual({ ...POOL_DEFAULTS, name: 'orders' })
+    expect(config).toEqual({ ...POOL_DEFAULTS, name: 'orders', captureEveryAcquireSite: false })
     expect(Object.isFrozen(config)).toBe(true)
+  })
+
+  it('captures every acquire site only when leakDetectionMillis is set explicitly', () => {
+    expect(resolvePoolOptions({}).captureEveryAcquireSite).toBe(false)
+    expect(resolvePoolOptions({ leakDetectionMillis: 60_000 }).captureEveryAcquireSite).toBe(true)
   })
 
   it.each<[string, PoolOptions, string]>([
