@@ -1,6 +1,7 @@
 import { assertAvailable, testTargets } from '@kysely-pooled/core/testing'
 import { CompiledQuery, Kysely, sql } from 'kysely'
 import { PooledPostgresDialect, PoolTimeoutError } from 'kysely-pooled'
+import Cursor from 'pg-cursor'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { abortSupported, createTestSchema, isPgBouncer, type TestSchema } from './helpers.js'
 
@@ -25,7 +26,7 @@ describe.each(testTargets().filter((target) => target.dialect === 'postgres'))(
     let db: Kysely<DB>
     const bouncer = isPgBouncer(database)
 
-    function pipelineDialect(max: number, acquireTimeoutMillis = 5_000): PooledPostgresDialect {
+    function pipelineDialect(max: number, acquireTimeoutMillis = 5_000, cursor?: typeof Cursor): PooledPostgresDialect {
       const connection =
         typeof schema.connection === 'string'
           ? { connectionString: schema.connection, application_name: APP }
@@ -35,6 +36,7 @@ describe.each(testTargets().filter((target) => target.dialect === 'postgres'))(
         pool: { max, acquireTimeoutMillis },
         pipeline: true,
         pooler: bouncer ? 'transaction' : undefined,
+        cursor,
       })
     }
 
@@ -173,6 +175,39 @@ describe.each(testTargets().filter((target) => target.dialect === 'postgres'))(
         await expect.poll(() => dialect.pool.stats().used).toBe(0)
       })
     }
+
+    it('returns every lease when two statements start at once on one db.connection() of a fresh pool', async () => {
+      // The first waits for a new lease; Kysely runs the second after it, which claims it.
+      const fresh = pipelineDialect(2)
+      const racing = new Kysely<DB>({ dialect: fresh })
+      try {
+        const values = await racing.connection().execute(async (conn) => {
+          const [a, b] = await Promise.all([
+            sql<{ v: number }>`select 1 as v`.execute(conn),
+            sql<{ v: number }>`select 2 as v`.execute(conn),
+          ])
+          return [a.rows[0]?.v, b.rows[0]?.v]
+        })
+        expect(values).toEqual([1, 2])
+        await expect.poll(() => fresh.pool.stats().used).toBe(0)
+      } finally {
+        await racing.destroy()
+      }
+    })
+
+    it('hands a connection back out of pipeline mode: a stream (pg-cursor, refused in pipeline mode) runs on it next', async () => {
+      const one = new Kysely<DB>({ dialect: pipelineDialect(1, 5_000, Cursor) })
+      try {
+        await Promise.all(Array.from({ length: 20 }, (_, i) => sql`select ${i}::int`.execute(one)))
+        const streamed: number[] = []
+        for await (const row of one.selectNoFrom((eb) => eb.val(7).as('n')).stream()) {
+          streamed.push(Number(row.n))
+        }
+        expect(streamed).toEqual([7])
+      } finally {
+        await one.destroy()
+      }
+    })
 
     it('refuses pg’s query_timeout, which would destroy a shared connection', () => {
       expect(

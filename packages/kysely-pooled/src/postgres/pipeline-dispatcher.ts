@@ -1,4 +1,11 @@
-import type { AcquireOptions, Lease, Pool, PostgresClient as Client } from '@kysely-pooled/core'
+import {
+  PoolQueueFullError,
+  PoolTimeoutError,
+  type AcquireOptions,
+  type Lease,
+  type Pool,
+  type PostgresClient as Client,
+} from '@kysely-pooled/core'
 import type { CompiledQuery, QueryResult } from 'kysely'
 import type { AbortOptions } from '../shared/abort-options.js'
 import type { SharedTarget } from '../shared/statement-route.js'
@@ -79,10 +86,14 @@ export class PipelineDispatcher implements SharedTarget, SharedConnectionOwner {
     const growth = this.#growth
     if (growth !== undefined && growth.riders < this.#depth - 1) {
       // A lease is on its way with room for this one: wait for it and place
-      // again (a failed acquire sends the riders to acquire on their own).
+      // again. If it timed out, so do its riders (they shared its wait, never
+      // longer than acquireTimeoutMillis); any other failure (its caller's
+      // abort) sends them to acquire on their own.
       growth.riders++
       const again = (): Promise<QueryResult<R>> => this.run<R>(compiledQuery, options, holder)
-      const placed = growth.done.then(again, again)
+      const placed = growth.done.then(again, (error: unknown) =>
+        error instanceof PoolTimeoutError || error instanceof PoolQueueFullError ? Promise.reject(error) : again(),
+      )
       return signal === undefined ? placed : abandonOnAbort(placed, signal)
     }
     return this.#grow<R>(compiledQuery, signal, holder)
@@ -90,13 +101,18 @@ export class PipelineDispatcher implements SharedTarget, SharedConnectionOwner {
 
   /** Where a statement goes now, or `undefined`: take a new lease. */
   #place(): SharedConnection | undefined {
+    // Load: statements in flight plus handles pinning the connection (a
+    // db.connection() that may claim it): fewer pins, fewer claims that collide.
     let best: SharedConnection | undefined
+    let bestLoad = Infinity
     const shared = this.#shared
     for (let i = 0; i < shared.length; i++) {
       const candidate = shared[i]!
-      if (candidate.accepting && (best === undefined || candidate.inFlight < best.inFlight)) {
+      const load = candidate.inFlight + candidate.pins
+      if (candidate.accepting && load < bestLoad) {
         best = candidate
-        if (best.inFlight === 0) break
+        bestLoad = load
+        if (load === 0) break
       }
     }
     if (best === undefined) return undefined

@@ -12,6 +12,11 @@ interface PipelineClient {
   _ending: boolean
 }
 
+/** pg's `query(text, values, callback)`, which its declared type leaves out. */
+interface CallbackClient {
+  query(text: string, values: unknown[], callback: (error: unknown, result: PgQueryResult) => void): void
+}
+
 /** What a shared connection tells its dispatcher. */
 export interface SharedConnectionOwner {
   /** Nothing in flight and no handle pins it: give the lease back. */
@@ -38,6 +43,7 @@ export class SharedConnection implements SharedSession {
   readonly lease: Lease<Client>
   readonly #client: Client
   readonly #pg: PipelineClient
+  readonly #callbackClient: CallbackClient
   /** Statements sent and not yet answered. */
   inFlight = 0
   /** Handles that ran a statement here and are not released yet. */
@@ -54,7 +60,7 @@ export class SharedConnection implements SharedSession {
     this.lease = lease
     this.#client = lease.connection
     this.#pg = this.#client as unknown as PipelineClient
-    this.#pg.pipeline = true
+    this.#callbackClient = this.#client as unknown as CallbackClient
     this.#retireAt = performance.now() + rotateMillis
     this.#owner = owner
   }
@@ -83,28 +89,34 @@ export class SharedConnection implements SharedSession {
     signal: AbortSignal | undefined,
     holder: SessionHolder | undefined,
   ): Promise<QueryResult<R>> {
-    this.inFlight++
+    // Pipeline mode only while statements are in flight: an idle connection,
+    // pinned or not, is an ordinary one (whatever the pool does with it then).
+    if (this.inFlight++ === 0) this.#pg.pipeline = true
     if (holder !== undefined) {
       this.pins++
       holder.pin(this)
     }
-    const sent = this.#client.query(compiledQuery.sql, compiledQuery.parameters as unknown[]).then(
-      (result: PgQueryResult) => {
-        this.#ended()
-        return toKyselyResult<R>(result)
-      },
-      (error: unknown) => {
-        this.#ended()
-        throw extendStackTrace(this.#explain(error), new Error())
-      },
-    )
+    // pg's callback form: one promise per statement (ours), not pg's plus a chain.
+    const sent = new Promise<QueryResult<R>>((resolve, reject) => {
+      this.#callbackClient.query(
+        compiledQuery.sql,
+        compiledQuery.parameters as unknown[],
+        (error: unknown, result: PgQueryResult) => {
+          this.#ended()
+          if (error) {
+            reject(extendStackTrace(this.#explain(error), new Error()))
+          } else {
+            resolve(toKyselyResult<R>(result))
+          }
+        },
+      )
+    })
     return signal === undefined ? sent : abandonOnAbort(sent, signal)
   }
 
-  /** Pipeline mode off: the connection goes back to the pool (or to its claimer) as an ordinary one. */
+  /** No more statements: the connection goes back to the pool (or to its claimer); it is out of pipeline mode once idle. */
   detach(): void {
     this.accepting = false
-    this.#pg.pipeline = false
   }
 
   unpin(): Promise<void> {
@@ -135,6 +147,7 @@ export class SharedConnection implements SharedSession {
 
   #ended(): void {
     if (--this.inFlight > 0) return
+    this.#pg.pipeline = false
     if (this.#drained !== undefined) {
       const drained = this.#drained
       this.#drained = undefined

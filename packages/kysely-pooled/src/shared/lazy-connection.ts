@@ -2,9 +2,11 @@ import { LeaseReleasedError, type AcquireOptions, type Lease } from '@kysely-poo
 import type { CompiledQuery, DatabaseConnection, QueryResult } from 'kysely'
 import type { AbortOptions } from './abort-options.js'
 import type { LeaseConnection } from './lease-connection.js'
-import type { SessionHolder, SharedSession, StatementRouter } from './statement-route.js'
+import type { SessionHolder, SharedSession, StatementRouter, StatementSituation } from './statement-route.js'
 
 const RESOLVED = Promise.resolve()
+/** The common case, allocated once. */
+const FIRST_STATEMENT: StatementSituation = Object.freeze({ statementsRun: 0, streamed: false })
 
 /** What a handle needs from its driver to bind. */
 export interface Binder {
@@ -76,7 +78,9 @@ export class LazyConnection implements DatabaseConnection, SessionHolder {
 
   /** @internal A shared target keeps the session of this handle's statement for it. */
   pin(session: SharedSession): void {
-    if (this.#released || this.#session !== undefined) {
+    // A pin that arrives late (its statement waited for a lease) finds the
+    // handle bound, binding or released: the session is not needed.
+    if (this.#released || this.#session !== undefined || this.#binding !== undefined) {
       void session.unpin()
     } else {
       this.#session = session
@@ -108,6 +112,10 @@ export class LazyConnection implements DatabaseConnection, SessionHolder {
     return this.#binding
   }
 
+  #situation(streamed: boolean): StatementSituation {
+    return { statementsRun: this.#statementsRun, streamed }
+  }
+
   /** The session of the handle's shared statement if it can be had, else a new exclusive connection. */
   async #acquire(options: AbortOptions | undefined): Promise<LeaseConnection<unknown>> {
     const session = this.#session
@@ -131,7 +139,7 @@ export class LazyConnection implements DatabaseConnection, SessionHolder {
     }
     const route =
       this.#binding === undefined
-        ? this.#binder.router.route(compiledQuery, { statementsRun: this.#statementsRun, streamed: false })
+        ? this.#binder.router.route(compiledQuery, this.#statementsRun === 0 ? FIRST_STATEMENT : this.#situation(false))
         : undefined
     if (route?.kind === 'shared') {
       this.#statementsRun++
@@ -146,7 +154,7 @@ export class LazyConnection implements DatabaseConnection, SessionHolder {
     options?: AbortOptions,
   ): AsyncIterableIterator<QueryResult<R>> {
     if (this.#bound === undefined && this.#binding === undefined && !this.#released) {
-      const route = this.#binder.router.route(compiledQuery, { statementsRun: this.#statementsRun, streamed: true })
+      const route = this.#binder.router.route(compiledQuery, this.#situation(true))
       if (route.kind === 'shared' && route.target.stream !== undefined) {
         this.#statementsRun++
         yield* route.target.stream<R>(compiledQuery, chunkSize, options)
