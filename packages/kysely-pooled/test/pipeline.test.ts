@@ -99,6 +99,26 @@ describe.each(testTargets().filter((target) => target.dialect === 'postgres'))(
       }
     })
 
+    it('a statement finding every shared connection at the depth cap waits for room, bounded by acquireTimeoutMillis', async () => {
+      const small = new Kysely<DB>({ dialect: pipelineDialect(1, 300) })
+      try {
+        // 16 (the depth cap) in flight on the one connection, the 17th waits for room. Pipelined
+        // statements run one after another on the server: the first one's sleep holds all 16.
+        const held = Array.from({ length: 16 }, (_, i) =>
+          (i === 0 ? sql`select 1 from pg_sleep(0.8)` : sql`select 1`).execute(small),
+        )
+        await expect(sql`select 1`.execute(small)).rejects.toBeInstanceOf(PoolTimeoutError)
+        await Promise.all(held)
+        // Room again: a burst larger than the cap is served in turn.
+        const burst = await Promise.all(
+          Array.from({ length: 40 }, (_, i) => sql<{ i: number }>`select ${i}::int as i`.execute(small)),
+        )
+        expect(burst.map((result) => result.rows[0]?.i)).toEqual(Array.from({ length: 40 }, (_, i) => i))
+      } finally {
+        await small.destroy()
+      }
+    })
+
     it('binds a transaction, a second statement and a session-changing statement to a connection of their own', async () => {
       const pids = await db.transaction().execute(async (trx) => {
         await trx.insertInto('pipe_item').values({ id: 100 }).execute()

@@ -14,6 +14,13 @@ import { abandonOnAbort, SharedConnection, type SharedConnectionOwner } from './
 
 const RESOLVED = Promise.resolve()
 
+/** A statement waiting for room on a shared connection. */
+interface Waiter {
+  /** Leaves the queue and places the statement (it may still have to take a lease). */
+  readonly start: () => void
+  readonly timer: NodeJS.Timeout
+}
+
 /** Statements in flight on one shared connection at most; beyond it, another connection (or the pool's queue). */
 export const DEFAULT_PIPELINE_DEPTH = 16
 /** A shared lease takes new statements for this long at most, then drains and goes back to the pool. */
@@ -33,8 +40,9 @@ export interface PipelineDispatcherSettings {
  * Placement: an idle shared connection (none in flight) if there is one;
  * else a new lease while the pool seems to have a free one (shared plus
  * exclusive below `max`); else the least loaded shared connection below
- * `depth`; else the statement waits for a lease in the pool's queue like any
- * caller (`acquireTimeoutMillis`, `maxWaiting`, its abort signal). A shared
+ * `depth`; else the statement waits like any caller (`acquireTimeoutMillis`,
+ * `maxWaiting`, its abort signal): for a lease in the pool's queue, or, with
+ * the budget spent, for room in this dispatcher's FIFO. A shared
  * lease goes back to the pool once nothing is in flight on it and no handle
  * pins it (see `SharedConnection`), and takes no new statements after its
  * rotation time, so leak detection and `maxLeaseMillis` keep their meaning
@@ -51,6 +59,8 @@ export class PipelineDispatcher implements SharedTarget, SharedConnectionOwner {
   #growing = 0
   /** The latest lease being acquired, and how many statements wait for it rather than queue on their own. */
   #growth: { readonly done: Promise<unknown>; riders: number } | undefined
+  /** Statements waiting for room: every shared connection at the depth cap and the pool's budget spent. FIFO. */
+  readonly #waiting: Waiter[] = []
 
   constructor(settings: PipelineDispatcherSettings) {
     this.#pool = settings.pool
@@ -96,7 +106,81 @@ export class PipelineDispatcher implements SharedTarget, SharedConnectionOwner {
       )
       return signal === undefined ? placed : abandonOnAbort(placed, signal)
     }
+    if (this.#budgetSpent()) {
+      return this.#wait<R>(compiledQuery, options, holder)
+    }
     return this.#grow<R>(compiledQuery, signal, holder)
+  }
+
+  /** @internal A shared statement ended: a waiting statement may have room now. */
+  freed(): void {
+    if (this.#waiting.length > 0) this.#serve()
+  }
+
+  /**
+   * Shared connections exist (or are being opened) and cannot grow: the
+   * pool's `max` is taken by them and the driver's exclusive handles.
+   * Waiting for room on one of them then beats the pool's queue, which only
+   * a rotation would serve.
+   */
+  #budgetSpent(): boolean {
+    const shared = this.#shared.length + this.#growing
+    return shared > 0 && shared + this.#exclusiveCount() >= this.#max
+  }
+
+  /** Waits for room, like a pool caller: FIFO, `acquireTimeoutMillis`, `maxWaiting`, the abort signal. */
+  #wait<R>(compiledQuery: CompiledQuery, options: AbortOptions | undefined, holder: SessionHolder | undefined) {
+    const { maxWaiting, acquireTimeoutMillis } = this.#pool.config
+    if (this.#waiting.length >= maxWaiting) {
+      return Promise.reject(new PoolQueueFullError(this.#pool.name, maxWaiting, this.#pool.stats().size))
+    }
+    return new Promise<QueryResult<R>>((resolve, reject) => {
+      const signal = options?.signal
+      const startedAt = performance.now()
+      const waiter: Waiter = {
+        start: () => {
+          leave()
+          this.run<R>(compiledQuery, options, holder).then(resolve, reject)
+        },
+        timer: setTimeout(() => {
+          leave()
+          reject(this.#timeoutError(startedAt))
+        }, acquireTimeoutMillis),
+      }
+      const onAbort = (): void => {
+        leave()
+        reject(signal!.reason)
+      }
+      const leave = (): void => {
+        clearTimeout(waiter.timer)
+        signal?.removeEventListener('abort', onAbort)
+        const index = this.#waiting.indexOf(waiter)
+        if (index >= 0) this.#waiting.splice(index, 1)
+      }
+      signal?.addEventListener('abort', onAbort, { once: true })
+      this.#waiting.push(waiter)
+    })
+  }
+
+  /** Starts waiting statements while there is room (or budget to grow). */
+  #serve(): void {
+    while (this.#waiting.length > 0 && (this.#place() !== undefined || !this.#budgetSpent())) {
+      this.#waiting[0]!.start()
+    }
+  }
+
+  #timeoutError(startedAt: number): PoolTimeoutError {
+    const stats = this.#pool.stats()
+    return new PoolTimeoutError(this.#pool.name, {
+      reason: 'pool-full',
+      waitedMillis: Math.round(performance.now() - startedAt),
+      size: stats.size,
+      used: stats.used,
+      idle: stats.idle,
+      pending: stats.pending + this.#waiting.length,
+      max: stats.max,
+      holders: this.#pool.holders(),
+    })
   }
 
   /** Where a statement goes now, or `undefined`: take a new lease. */
@@ -146,7 +230,10 @@ export class PipelineDispatcher implements SharedTarget, SharedConnectionOwner {
     }
     const connection = new SharedConnection(lease, this.#rotateMillis, this)
     this.#shared.push(connection)
-    return connection.run<R>(compiledQuery, signal, holder)
+    const result = connection.run<R>(compiledQuery, signal, holder)
+    // After this lease's riders (their turns are already queued): they came first.
+    if (this.#waiting.length > 0) queueMicrotask(() => this.#serve())
+    return result
   }
 
   /** @internal Nothing in flight, no pins: the lease goes back to the pool. */
@@ -154,7 +241,10 @@ export class PipelineDispatcher implements SharedTarget, SharedConnectionOwner {
     if (!this.#remove(connection)) return RESOLVED
     connection.detach()
     // The pool's release does the hygiene as for any lease; a broken connection is closed and replaced.
-    return connection.lease.isHeld ? connection.lease.release().catch(() => undefined) : RESOLVED
+    const released = connection.lease.isHeld ? connection.lease.release().catch(() => undefined) : RESOLVED
+    // Budget back: a waiting statement takes a new lease (the pool's queue decides who is first).
+    if (this.#waiting.length > 0) void released.then(() => this.#serve())
+    return released
   }
 
   /** @internal A handle took the connection over. */

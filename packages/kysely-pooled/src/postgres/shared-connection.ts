@@ -23,6 +23,8 @@ export interface SharedConnectionOwner {
   idle(connection: SharedConnection): Promise<void>
   /** A handle claimed it: it is no longer shared. */
   claimed(connection: SharedConnection): void
+  /** A statement on it ended: room for one more. */
+  freed(): void
 }
 
 /**
@@ -146,7 +148,10 @@ export class SharedConnection implements SharedSession {
   }
 
   #ended(): void {
-    if (--this.inFlight > 0) return
+    if (--this.inFlight > 0) {
+      this.#owner.freed()
+      return
+    }
     this.#pg.pipeline = false
     if (this.#drained !== undefined) {
       const drained = this.#drained
@@ -154,6 +159,8 @@ export class SharedConnection implements SharedSession {
       drained()
     } else if (this.idle) {
       void this.#owner.idle(this)
+    } else {
+      this.#owner.freed()
     }
   }
 
