@@ -15,6 +15,8 @@ interface Database {
 }
 
 interface Outcome {
+  /** When the write was sent, and when it settled. */
+  readonly sentAt: number
   readonly at: number
   readonly port?: number
   readonly code?: unknown
@@ -38,6 +40,7 @@ function startWriters(kysely: Kysely<Database>, dialect: 'postgres' | 'mysql') {
   let stopped = false
   const writers = Array.from({ length: 20 }, async (_, writer) => {
     while (!stopped) {
+      const sentAt = performance.now()
       try {
         const { rows } = await (
           dialect === 'postgres'
@@ -46,11 +49,11 @@ function startWriters(kysely: Kysely<Database>, dialect: 'postgres' | 'mysql') {
               }>`insert into kp_fo_rows (writer, port) values (${writer}, inet_server_port()) returning port`
             : sql<{ port: number }>`insert into kp_fo_rows (writer, port) values (${writer}, @@port) returning port`
         ).execute(kysely)
-        outcomes.push({ at: performance.now(), port: Number(rows[0]!.port) })
+        outcomes.push({ sentAt, at: performance.now(), port: Number(rows[0]!.port) })
       } catch (error) {
         const { code, errno } = error as { code?: unknown; errno?: unknown }
         // PostgreSQL's SQLSTATE; mysql2's errno (its `code` is a name)
-        outcomes.push({ at: performance.now(), code: typeof errno === 'number' ? errno : code })
+        outcomes.push({ sentAt, at: performance.now(), code: typeof errno === 'number' ? errno : code })
       }
     }
   })
@@ -66,7 +69,8 @@ function startWriters(kysely: Kysely<Database>, dialect: 'postgres' | 'mysql') {
 function measureFailover(outcomes: readonly Outcome[], switchedAt: number, newPrimaryPort: number) {
   const after = outcomes.filter((outcome) => outcome.at >= switchedAt)
   const firstOk = after.find((outcome) => outcome.port !== undefined)
-  const sinceFirstOk = firstOk === undefined ? [] : after.filter((outcome) => outcome.at >= firstOk.at)
+  // writes sent once the new primary had answered one (a write sent earlier, to the old one, may settle later)
+  const sinceFirstOk = firstOk === undefined ? [] : after.filter((outcome) => outcome.sentAt >= firstOk.at)
   return {
     firstOkMillis: firstOk === undefined ? Infinity : firstOk.at - switchedAt,
     okAfter: sinceFirstOk.filter((outcome) => outcome.port !== undefined).length,
