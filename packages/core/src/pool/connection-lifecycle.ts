@@ -191,7 +191,8 @@ export class ConnectionLifecycle<C> {
       entry.handle.setKeepsProcessAlive?.(true)
     }
     const lease = new Lease(this.#owner, entry, leaseId)
-    if (trackGc) {
+    // During shutdown the watch is stopped: its nursery timer must not start again.
+    if (trackGc && !this.closing) {
       this.#watch.track(lease, entry)
     }
     this.#metrics.acquires++

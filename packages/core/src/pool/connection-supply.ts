@@ -51,6 +51,8 @@ export class ConnectionSupply<C> {
   /** Attempts in flight, up to their admission: shutdown waits for them. */
   readonly #attempts = new Set<Promise<void>>()
   #reaper: ReturnType<typeof setInterval> | undefined
+  /** Retries scheduled after failed attempts; cleared by `stop()` so nothing outlives `destroy()`. */
+  readonly #retries = new Set<ReturnType<typeof setImmediate>>()
   #connectionCounter = 0
   lastCreateError: Error | undefined
   lastCreateErrorAt = 0
@@ -126,6 +128,8 @@ export class ConnectionSupply<C> {
     this.#backoff.cancel()
     clearInterval(this.#reaper)
     this.#reaper = undefined
+    for (const retry of this.#retries) clearImmediate(retry)
+    this.#retries.clear()
     this.#settleReady(new PoolClosedError(this.#config.name))
   }
 
@@ -162,7 +166,12 @@ export class ConnectionSupply<C> {
         }
         // Transient failures retry (#open waits out the backoff first); waiters retry whatever the kind.
         if (forMin ? this.#connector.classifyConnectFailure(error) === 'transient' : this.#handlers.waiting() > 0) {
-          setImmediate(() => (forMin ? this.ensureMin() : this.grow()))
+          const retry = setImmediate(() => {
+            this.#retries.delete(retry)
+            if (forMin) this.ensureMin()
+            else this.grow()
+          })
+          this.#retries.add(retry)
         }
       },
     )

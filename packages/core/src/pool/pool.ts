@@ -38,6 +38,14 @@ export interface DestroyOptions {
 
 const DEFAULT_GRACE_MILLIS = 5_000
 
+/** Each pool's store, for tests that check the lists against the states (not exported by the package). */
+const STORES = new WeakMap<object, ConnectionStore<unknown>>()
+
+/** @internal The store of `pool`: its entries filed by state. */
+export function storeOf<C>(pool: Pool<C>): ConnectionStore<C> {
+  return STORES.get(pool) as ConnectionStore<C>
+}
+
 /**
  * A pool of database connections with strict release hygiene: a connection
  * goes back to the idle set only when it has no open or failed transaction,
@@ -79,6 +87,7 @@ export class Pool<C> {
     )
     this.#lifecycle = new ConnectionLifecycle(connector, config, this.#metrics, this.#events, this.#waiters)
     this.#store = this.#lifecycle.store
+    STORES.set(this, this.#store as ConnectionStore<unknown>)
   }
 
   get name(): string {
@@ -368,6 +377,11 @@ export class Pool<C> {
     await this.#drain(() => leased().length === 0, graceMillis)
     for (const entry of leased()) {
       lifecycle.revoke(entry, 'pool-destroyed')
+    }
+    // A validation ping may be bounded by a long createTimeoutMillis: closing
+    // the connection ends it now (its caller then gets PoolClosedError).
+    for (const entry of store.taken().filter((taken) => taken.state === ConnectionState.Reserved)) {
+      lifecycle.evict(entry, 'pool-destroyed')
     }
     // Each returning or validating connection is bounded (cleanupTimeoutMillis, the ping's bound).
     await this.#drain(() => store.takenCount === 0, undefined)

@@ -1,3 +1,4 @@
+import type { EventEmitter } from 'node:events'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createPool, type Pool } from '../../src/index.js'
 import { testDatabases } from '../../src/testing/index.js'
@@ -42,7 +43,10 @@ describe.each(testDatabases())('one authority over a connection on $dialect', (d
       onConnect: async (connection) => {
         if (!first) return
         first = false
+        // The hook succeeds, but the session is gone by the time it returns.
+        const ended = new Promise((resolve) => (connection as unknown as EventEmitter).once('end', resolve))
         await killFromOutside(db, admin, serverId(db, connection))
+        await ended
       },
     })
     pool.on('error', () => {})

@@ -31,6 +31,7 @@ export class FakeConnection implements ConnectionHandle<FakeConnection> {
   readonly interrupts: InterruptScope[] = []
   readonly fencedOut: InterruptScope[] = []
   #whenIdle: (() => void)[] = []
+  #hungPings: ((error: Error) => void)[] = []
   #onBroken: ((error: Error) => void)[] = []
   failRollback = false
   hangRollback = false
@@ -51,7 +52,9 @@ export class FakeConnection implements ConnectionHandle<FakeConnection> {
   #undelivered: (() => void)[] = []
   /** Numbers the statements the test starts; an interrupt is meant for the one running when it was sent. */
   statementSeq = 0
-  /** Interrupts that reached a statement other than the one they were sent for. */
+  /** Who holds the connection now (set by a test that tracks holders); a stray is counted across holders only. */
+  holder = 0
+  /** Interrupts that reached another holder's statement than the one they were sent for. */
   readonly strayInterrupts: number[] = []
 
   constructor(connector: FakeConnector) {
@@ -73,6 +76,10 @@ export class FakeConnection implements ConnectionHandle<FakeConnection> {
     return this.#undelivered.length
   }
 
+  #failHungPings(): void {
+    for (const reject of this.#hungPings.splice(0)) reject(new Error('connection terminated'))
+  }
+
   finishQuery(): void {
     this.busy = false
     this.settling = false
@@ -83,6 +90,7 @@ export class FakeConnection implements ConnectionHandle<FakeConnection> {
     if (this.broken) return
     this.broken = true
     for (const listener of this.#onBroken.splice(0)) listener(error)
+    this.#failHungPings()
     this.finishQuery()
   }
 
@@ -119,6 +127,10 @@ export class FakeConnection implements ConnectionHandle<FakeConnection> {
   }
 
   onBroken(listener: (error: Error) => void): void {
+    if (this.#connector.breakOnListen) {
+      // The server's FATAL arrives right after the pool starts listening (before it admits the connection).
+      queueMicrotask(() => this.break(new Error('terminating connection due to administrator command')))
+    }
     if (this.broken) {
       queueMicrotask(() => listener(new Error('connection terminated')))
       return
@@ -134,8 +146,13 @@ export class FakeConnection implements ConnectionHandle<FakeConnection> {
     this.transaction = 'idle'
   }
 
+  /** Runs inside the reset, before it answers. */
+  duringReset: (() => void) | undefined
+
   async resetSession(): Promise<void> {
     this.statements.push('RESET')
+    this.duringReset?.()
+    if (this.broken) throw new Error('connection terminated')
     this.sessionChanged = false
   }
 
@@ -148,7 +165,8 @@ export class FakeConnection implements ConnectionHandle<FakeConnection> {
       this.break(new Error('read ECONNRESET'))
       return Promise.reject(new Error('read ECONNRESET'))
     }
-    if (connector.pingHangs) return new Promise(() => {})
+    // A ping that never answers fails once the connection breaks or closes, as a driver's does.
+    if (connector.pingHangs) return new Promise((_, reject) => this.#hungPings.push(reject))
     const answer = (): Promise<void> =>
       connector.pingFails ? Promise.reject(new Error('ping failed')) : Promise.resolve()
     if (connector.pingDelayMillis > 0) {
@@ -165,11 +183,23 @@ export class FakeConnection implements ConnectionHandle<FakeConnection> {
       this.fencedOut.push(scope)
       return
     }
+    if (this.#connector.interruptBreaks) {
+      this.break(new Error('read ECONNRESET'))
+      return
+    }
+    // As the real handles: no cancel is sent when no statement runs.
+    if (scope === 'query' && !this.busy && this.lateInterrupts) {
+      this.fencedOut.push(scope)
+      return
+    }
     this.interrupts.push(scope)
     const meantFor = this.statementSeq
+    const holder = this.holder
     const land = (): void => {
       if (scope === 'query') {
-        if (this.busy && this.statementSeq !== meantFor) this.strayInterrupts.push(this.statementSeq)
+        if (this.busy && this.statementSeq !== meantFor && this.holder !== holder) {
+          this.strayInterrupts.push(this.statementSeq)
+        }
         if (!this.ignoreCancel) this.finishQuery()
       } else this.break(new Error('terminating connection due to administrator command'))
     }
@@ -185,6 +215,7 @@ export class FakeConnection implements ConnectionHandle<FakeConnection> {
   async close(): Promise<void> {
     this.closed = true
     // As a destroyed socket does: whatever was running fails.
+    this.#failHungPings()
     this.finishQuery()
   }
 
@@ -216,6 +247,12 @@ export class FakeConnector implements Connector<FakeConnection> {
   pingHangs = false
   pingBreaks = false
   pingDelayMillis = 0
+  /** A new connection breaks one microtask after the pool registers its break listener. */
+  breakOnListen = false
+  /** An interrupt breaks the connection instead of interrupting (a dead path). */
+  interruptBreaks = false
+  /** New connections start with late cancel delivery (`FakeConnection.lateInterrupts`). */
+  lateInterrupts = false
   pings = 0
 
   /** Connects in progress now, and the most ever in progress at once. */
@@ -242,6 +279,7 @@ export class FakeConnector implements Connector<FakeConnection> {
       throw failure
     }
     const connection = new FakeConnection(this)
+    connection.lateInterrupts = this.lateInterrupts
     this.connections.push(connection)
     return connection
   }

@@ -1,12 +1,19 @@
 import fc from 'fast-check'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { createPool, type Lease } from '../../src/index.js'
+import { ConnectionState } from '../../src/pool/connection-state.js'
+import { storeOf } from '../../src/pool/pool.js'
 import { ConnectError, FakeConnector, type FakeConnection } from '../support/fake-connector.js'
 
 // Random interleavings of everything that can happen to a pool, on the fake
-// connector with fake time. After every step: size = idle + used,
-// size + creating <= max, no connection held by two live leases. At the
-// end: destroy() finishes and every acquire has settled.
+// connector with fake time. The fault model: a connection can break at every
+// await point (open, onConnect, ping, rollback, reset, interrupt), cancels
+// can land late (after the statement ended, after a hand-over), durations can
+// sit at their limit. After every step: the store's lists agree with the
+// entries' states, size = idle + used, size + creating <= max, no connection
+// held by two live leases, no interrupt reached a statement other than the
+// one it was sent for. At the end: destroy() finishes, every acquire has
+// settled, every connection is closed and no timer is left.
 
 type Op =
   | { kind: 'acquire'; abortAfter: number | undefined }
@@ -19,6 +26,10 @@ type Op =
   | { kind: 'connectWorks' }
   | { kind: 'pingFails'; hang: boolean }
   | { kind: 'advance'; millis: number }
+  | { kind: 'statement'; pick: number; finish: boolean }
+  | { kind: 'deliver' }
+  | { kind: 'breakAt'; point: 'onConnect' | 'opened' | 'reset' | 'interrupt' | 'ping' | 'none' }
+  | { kind: 'finishAny'; pick: number }
 
 const op: fc.Arbitrary<Op> = fc.oneof(
   {
@@ -60,11 +71,44 @@ const op: fc.Arbitrary<Op> = fc.oneof(
     weight: 3,
     arbitrary: fc.record({ kind: fc.constant('advance' as const), millis: fc.integer({ min: 0, max: 700 }) }),
   },
+  {
+    weight: 2,
+    arbitrary: fc.record({ kind: fc.constant('statement' as const), pick: fc.nat(), finish: fc.boolean() }),
+  },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('deliver' as const) }) },
+  // A statement ends on its own, whoever holds the connection (e.g. just after its release sent a cancel).
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('finishAny' as const), pick: fc.nat() }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('breakAt' as const),
+      point: fc.constantFrom(
+        'onConnect' as const,
+        'opened' as const,
+        'reset' as const,
+        'interrupt' as const,
+        'ping' as const,
+        'none' as const,
+      ),
+    }),
+  },
 )
+
+const LIMIT = 2 ** 31 - 1
+const TAKEN = new Set([ConnectionState.Reserved, ConnectionState.Leased, ConnectionState.Returning])
 
 beforeEach(() => {
   vi.useFakeTimers({
-    toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate', 'performance', 'Date'],
+    toFake: [
+      'setTimeout',
+      'clearTimeout',
+      'setInterval',
+      'clearInterval',
+      'setImmediate',
+      'clearImmediate',
+      'performance',
+      'Date',
+    ],
   })
 })
 
@@ -78,16 +122,30 @@ describe('the connection lifecycle under random interleavings', () => {
       fc.asyncProperty(
         fc.array(op, { minLength: 1, maxLength: 60 }),
         fc.integer({ min: 1, max: 4 }),
-        async (ops, max) => {
+        fc.boolean(),
+        fc.boolean(),
+        async (ops, max, nearLimits, late) => {
           const connector = new FakeConnector()
+          connector.lateInterrupts = late
+          // Fake time is shared by the runs: count only what this run leaves.
+          const timersAtStart = vi.getTimerCount()
+          let breakAt: 'onConnect' | 'opened' | 'reset' | 'interrupt' | 'ping' | 'none' = 'none'
           const pool = createPool(connector, {
             max,
             maxWaiting: 4,
-            acquireTimeoutMillis: 500,
-            createTimeoutMillis: 200,
+            // Near their limit, the durations must still mean what they say (nothing fires early).
+            acquireTimeoutMillis: nearLimits ? LIMIT : 500,
+            createTimeoutMillis: nearLimits ? LIMIT : 200,
+            idleTimeoutMillis: nearLimits ? LIMIT : 300,
+            maxLifetimeMillis: nearLimits ? LIMIT : 2_000,
             validateAfterIdleMillis: 100,
             maxLeaseMillis: 1_000,
             cleanupTimeoutMillis: 150,
+            reset: 'auto',
+            onConnect: (connection) => {
+              if (breakAt === 'onConnect') connection.break()
+              if (breakAt === 'reset') connection.duringReset = () => connection.break()
+            },
             log: () => {},
           })
           const held: Lease<FakeConnection>[] = []
@@ -104,6 +162,19 @@ describe('the connection lifecycle under random interleavings', () => {
             for (const connection of live) {
               expect(connection.closed).toBe(false)
             }
+            // One authority: the lists follow the states.
+            const store = storeOf(pool)
+            for (const entry of store.idle()) {
+              expect(entry.state).toBe(ConnectionState.Idle)
+              // A break is accepted in every state: none sits in the idle set.
+              expect(entry.isBroken).toBe(false)
+            }
+            store.taken().forEach((entry, slot) => {
+              expect(TAKEN.has(entry.state)).toBe(true)
+              expect(entry.slot).toBe(slot)
+            })
+            expect(stats.creating).toBe(store.openingCount)
+            for (const connection of connector.connections) expect(connection.strayInterrupts).toEqual([])
           }
           const pick = (n: number): Lease<FakeConnection> | undefined => {
             const live = held.filter((lease) => lease.isHeld)
@@ -119,6 +190,10 @@ describe('the connection lifecycle under random interleavings', () => {
                     (lease) => {
                       if (lease.connection.broken || lease.connection.closed) badLends.push(lease.connection.id)
                       held.push(lease)
+                      lease.connection.holder = lease.id
+                      // Half the holders start a statement at once: an interrupt sent for an
+                      // earlier holder's statement must never reach it.
+                      if (lease.id % 2 === 0) lease.connection.startStatement()
                     },
                     () => undefined,
                   ),
@@ -178,6 +253,25 @@ describe('the connection lifecycle under random interleavings', () => {
               case 'advance':
                 await vi.advanceTimersByTimeAsync(step.millis)
                 break
+              case 'statement': {
+                const connection = pick(step.pick)?.connection
+                if (connection === undefined) break
+                if (step.finish) connection.finishQuery()
+                else connection.startStatement()
+                break
+              }
+              case 'deliver':
+                for (const connection of connector.connections) connection.deliverInterrupts()
+                break
+              case 'finishAny':
+                connector.connections[step.pick % Math.max(1, connector.connections.length)]?.finishQuery()
+                break
+              case 'breakAt':
+                breakAt = step.point
+                connector.breakOnListen = step.point === 'opened'
+                connector.pingBreaks = step.point === 'ping'
+                connector.interruptBreaks = step.point === 'interrupt'
+                break
             }
             await vi.advanceTimersByTimeAsync(0)
             check()
@@ -186,8 +280,12 @@ describe('the connection lifecycle under random interleavings', () => {
 
           let destroyed = false
           const destroying = pool.destroy({ graceMillis: 100 }).then(() => (destroyed = true))
-          // Every wait in destroy() is bounded by an option: ten seconds of fake time is plenty.
-          await vi.advanceTimersByTimeAsync(10_000)
+          // Every wait in destroy() is bounded by an option: ten seconds of fake time is plenty
+          // (late cancels are delivered as a server would, eventually).
+          for (let i = 0; i < 100 && !destroyed; i++) {
+            await vi.advanceTimersByTimeAsync(100)
+            for (const connection of connector.connections) connection.deliverInterrupts()
+          }
           expect(destroyed).toBe(true)
           await destroying
           let allSettled = false
@@ -196,6 +294,10 @@ describe('the connection lifecycle under random interleavings', () => {
           expect(allSettled).toBe(true)
           expect(pool.stats()).toMatchObject({ size: 0, pending: 0 })
           expect(connector.connections.every((connection) => connection.closed)).toBe(true)
+          for (const connection of connector.connections) expect(connection.strayInterrupts).toEqual([])
+          expect(storeOf(pool).total).toBe(0)
+          // Nothing of the pool is left: no timer (the fake clock counts them).
+          expect(vi.getTimerCount()).toBeLessThanOrEqual(timersAtStart)
         },
       ),
       { numRuns: 300 },

@@ -15,7 +15,16 @@ function fakePool(options: PoolOptions<FakeConnection> = {}, connector = new Fak
 
 beforeEach(() => {
   vi.useFakeTimers({
-    toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate', 'performance', 'Date'],
+    toFake: [
+      'setTimeout',
+      'clearTimeout',
+      'setInterval',
+      'clearInterval',
+      'setImmediate',
+      'clearImmediate',
+      'performance',
+      'Date',
+    ],
   })
 })
 
@@ -94,6 +103,7 @@ describe('2. one fenced interrupt path', () => {
     let handed = false
     const next = waiter.then((got) => {
       handed = true
+      got.connection.holder = got.id
       got.connection.startStatement()
       return got
     })
