@@ -10,6 +10,8 @@ export interface ConnectWithinOptions {
   readonly password: string | undefined
   /** Destroys the half-open connection: after a failure or a timeout it must not linger holding a server slot. */
   readonly abandon: () => void
+  /** Gives up at once when aborted (the reason is rethrown). */
+  readonly signal?: AbortSignal | undefined
 }
 
 /**
@@ -19,10 +21,16 @@ export interface ConnectWithinOptions {
  * password-free.
  */
 export async function connectWithin(setup: Promise<unknown>, options: ConnectWithinOptions): Promise<void> {
-  const { timeoutMillis, target, password, abandon } = options
+  const { timeoutMillis, target, password, abandon, signal } = options
   let timer: NodeJS.Timeout | undefined
+  let onAbort: (() => void) | undefined
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new ConnectTimeoutError(target, timeoutMillis)), timeoutMillis)
+    if (signal !== undefined) {
+      onAbort = () => reject(signal.reason)
+      if (signal.aborted) onAbort()
+      else signal.addEventListener('abort', onAbort, { once: true })
+    }
   })
   try {
     await Promise.race([setup, timeout])
@@ -32,5 +40,6 @@ export async function connectWithin(setup: Promise<unknown>, options: ConnectWit
     throw scrubError(error, password)
   } finally {
     clearTimeout(timer)
+    if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort)
   }
 }

@@ -34,6 +34,8 @@ export type InterruptScope = 'query' | 'session'
 export interface ConnectOptions {
   /** The connector must give up (and clean up) after this long. */
   readonly timeoutMillis: number
+  /** Aborting gives up at once: the half-open connection is destroyed. */
+  readonly signal?: AbortSignal | undefined
 }
 
 /**

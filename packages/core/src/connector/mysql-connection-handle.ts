@@ -38,7 +38,8 @@ export interface MysqlHandleSettings {
   readonly database: string | undefined
   readonly options: ResolvedConnectorOptions
   /** Opens a short-lived connection outside any pool, for `KILL`. */
-  readonly openControl: () => Promise<ConnectionHandle<mysql.Connection>>
+  /** A side connection for `KILL`; aborting destroys it half-open. */
+  readonly openControl: (signal?: AbortSignal) => Promise<ConnectionHandle<mysql.Connection>>
 }
 
 const ER_UNKNOWN_SYSTEM_VARIABLE = 1193
@@ -71,6 +72,8 @@ export class MysqlConnectionHandle implements ConnectionHandle<mysql.Connection>
   #timeoutAssignment: string | undefined = undefined
   #closing: Promise<void> | undefined = undefined
   readonly #idleWaiters = new IdleWaiters()
+  /** Interrupts in flight on side connections: closing this connection ends them. */
+  readonly #interrupts = new Set<AbortController>()
 
   constructor(connection: mysql.Connection, settings: MysqlHandleSettings) {
     this.client = connection
@@ -201,11 +204,17 @@ export class MysqlConnectionHandle implements ConnectionHandle<mysql.Connection>
       performance.now() < deadline && askSafely(isCurrent) && !this.isBroken() && (scope === 'session' || this.isBusy())
     if (threadId == null || !mayStillSend()) return
     const kill = `${scope === 'query' ? 'KILL QUERY' : 'KILL'} ${Number(threadId)}`
+    // Closing this connection ends its interrupts: their side connections never outlive it.
+    const abort = new AbortController()
+    this.#interrupts.add(abort)
     const work = async (): Promise<void> => {
-      const control = await this.#settings.openControl()
+      const control = await this.#settings.openControl(abort.signal)
+      const closeControl = (): void => void control.close()
+      abort.signal.addEventListener('abort', closeControl, { once: true })
       try {
         if (mayStillSend()) await query(control.client, kill)
       } finally {
+        abort.signal.removeEventListener('abort', closeControl)
         await control.close()
       }
     }
@@ -213,6 +222,8 @@ export class MysqlConnectionHandle implements ConnectionHandle<mysql.Connection>
       await settleWithin(work(), timeoutMillis)
     } catch {
       // Best effort by contract: the caller is already giving up on the work.
+    } finally {
+      this.#interrupts.delete(abort)
     }
   }
 
@@ -232,6 +243,7 @@ export class MysqlConnectionHandle implements ConnectionHandle<mysql.Connection>
     this.#broken.closed(new Error(`connection to ${this.#settings.target} was closed`))
     this.#guard?.stop()
     this.#idleWaiters.wakeAll()
+    for (const interrupt of this.#interrupts) interrupt.abort()
     const stream = this.#internals.stream
     // mysql2's destroy() is only stream.end(), a half-close: destroy the socket itself.
     const destroy = (): void => {

@@ -79,7 +79,7 @@ class MysqlConnector implements Connector<mysql.Connection> {
     this.#config = Object.freeze(config)
   }
 
-  async connect({ timeoutMillis }: ConnectOptions): Promise<MysqlConnectionHandle> {
+  async connect({ timeoutMillis, signal }: ConnectOptions): Promise<MysqlConnectionHandle> {
     let handle: MysqlConnectionHandle
     try {
       this.#driver ??= loadDriver<typeof mysql>('mysql2', 'mysqlConnector')
@@ -89,7 +89,7 @@ class MysqlConnector implements Connector<mysql.Connection> {
         password: this.#password,
         database: this.#database,
         options: this.#options,
-        openControl: () => this.connect({ timeoutMillis: this.#options.interruptTimeoutMillis }),
+        openControl: (abort) => this.connect({ timeoutMillis: this.#options.interruptTimeoutMillis, signal: abort }),
       })
     } catch (error) {
       throw scrubError(error, this.#password)
@@ -99,6 +99,7 @@ class MysqlConnector implements Connector<mysql.Connection> {
       target: this.target,
       password: this.#password,
       abandon: () => void handle.close(),
+      signal,
     })
     return handle
   }

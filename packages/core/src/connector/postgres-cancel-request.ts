@@ -21,6 +21,7 @@ export function sendCancelRequest(
   target: CancelRequestTarget,
   mayStillSend: () => boolean,
   timeoutMillis: number,
+  signal?: AbortSignal,
 ): Promise<void> {
   const { processID, secretKey } = target
   const key = typeof secretKey === 'number' ? null : Buffer.from(secretKey)
@@ -37,10 +38,13 @@ export function sendCancelRequest(
       : connectSocket(target.port, target.host)
     const finish = (): void => {
       clearTimeout(timer)
+      signal?.removeEventListener('abort', finish)
       socket.destroy()
       resolve()
     }
     const timer = setTimeout(finish, timeoutMillis)
+    // The connection it was for is closed: nothing left to cancel.
+    signal?.addEventListener('abort', finish, { once: true })
     socket.once('error', finish)
     // The server closes the socket once it has read the request. Wait for
     // that (as libpq does): a half-close makes PgBouncer drop the cancel.

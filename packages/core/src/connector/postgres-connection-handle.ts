@@ -63,7 +63,8 @@ export interface PostgresHandleSettings {
   /** Under `pooler: 'transaction'`: refuses session state before it is sent. */
   readonly guard: TransactionPoolerGuard | undefined
   /** Opens a short-lived connection outside any pool, for `pg_terminate_backend`. */
-  readonly openControl: () => Promise<ConnectionHandle<pg.Client>>
+  /** A side connection for interrupts; aborting destroys it half-open. */
+  readonly openControl: (signal?: AbortSignal) => Promise<ConnectionHandle<pg.Client>>
 }
 
 /**
@@ -87,6 +88,8 @@ export class PostgresConnectionHandle implements ConnectionHandle<pg.Client> {
   #ready = false
   #closing: Promise<void> | undefined = undefined
   readonly #idleWaiters = new IdleWaiters()
+  /** Interrupts in flight on side connections: closing this connection ends them. */
+  readonly #interrupts = new Set<AbortController>()
   /** pg emits 'drain' after every statement: listened to only while someone waits for idle. */
   readonly #onDrain = (): void => {
     if (!this.isBusy()) this.#wakeIdleWaiters()
@@ -224,24 +227,30 @@ export class PostgresConnectionHandle implements ConnectionHandle<pg.Client> {
       !this.isBroken() &&
       (scope === 'session' || this.#statementInFlight())
     if (processID == null || !mayStillSend()) return
+    // Closing this connection ends its interrupts: their side sockets never outlive it.
+    const abort = new AbortController()
+    this.#interrupts.add(abort)
+    const { signal } = abort
     try {
       if (scope === 'query') {
         if (secretKey != null)
-          await sendCancelRequest({ host, port, processID, secretKey }, mayStillSend, timeoutMillis)
+          await sendCancelRequest({ host, port, processID, secretKey }, mayStillSend, timeoutMillis, signal)
       } else if (this.#settings.pooler !== 'none') {
         // Behind a pooler the backend key is the pooler's own: pg_terminate_backend
         // would hit a stranger's backend. Cancel, then drop our client connection.
         if (secretKey != null && this.isBusy())
-          await sendCancelRequest({ host, port, processID, secretKey }, mayStillSend, timeoutMillis)
+          await sendCancelRequest({ host, port, processID, secretKey }, mayStillSend, timeoutMillis, signal)
         if (isCurrent()) {
           this.#markBroken(new Error('session ended by an interrupt (behind a pooler)'))
           this.#internals.connection.stream.destroy()
         }
       } else {
-        await settleWithin(this.#terminateBackend(processID, mayStillSend), timeoutMillis)
+        await settleWithin(this.#terminateBackend(processID, mayStillSend, signal), timeoutMillis)
       }
     } catch {
       // Best effort by contract: the caller is already giving up on the work.
+    } finally {
+      this.#interrupts.delete(abort)
     }
   }
 
@@ -261,6 +270,7 @@ export class PostgresConnectionHandle implements ConnectionHandle<pg.Client> {
     this.#broken.closed(new Error(`connection to ${this.#settings.target} was closed`))
     this.#guard?.stop()
     this.#wakeIdleWaiters()
+    for (const interrupt of this.#interrupts) interrupt.abort()
     const destroy = (): void => {
       this.#internals.connection.stream.destroy()
     }
@@ -274,8 +284,8 @@ export class PostgresConnectionHandle implements ConnectionHandle<pg.Client> {
   }
 
   /** `pg_terminate_backend` from a short-lived control connection outside the pool. */
-  async #terminateBackend(processID: number, mayStillSend: () => boolean): Promise<void> {
-    const control = await this.#settings.openControl()
+  async #terminateBackend(processID: number, mayStillSend: () => boolean, signal: AbortSignal): Promise<void> {
+    const control = await this.#settings.openControl(signal)
     try {
       if (mayStillSend()) await control.client.query('SELECT pg_terminate_backend($1)', [processID])
     } finally {

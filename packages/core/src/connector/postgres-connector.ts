@@ -110,7 +110,7 @@ class PostgresConnector implements Connector<pg.Client> {
     this.#config = Object.freeze(config)
   }
 
-  async connect({ timeoutMillis }: ConnectOptions): Promise<PostgresConnectionHandle> {
+  async connect({ timeoutMillis, signal }: ConnectOptions): Promise<PostgresConnectionHandle> {
     let handle: PostgresConnectionHandle
     try {
       this.#driver ??= loadDriver<typeof pg>('pg', 'postgresConnector')
@@ -121,7 +121,7 @@ class PostgresConnector implements Connector<pg.Client> {
         resetStatement: this.#guard === undefined ? 'DISCARD ALL' : undefined,
         pooler: this.#pooler.mode,
         guard: this.#guard,
-        openControl: () => this.connect({ timeoutMillis: this.#options.interruptTimeoutMillis }),
+        openControl: (abort) => this.connect({ timeoutMillis: this.#options.interruptTimeoutMillis, signal: abort }),
       })
     } catch (error) {
       throw scrubError(error, this.#password)
@@ -131,6 +131,7 @@ class PostgresConnector implements Connector<pg.Client> {
       target: this.target,
       password: this.#password,
       abandon: () => void handle.close(),
+      signal,
     })
     return handle
   }

@@ -1,6 +1,7 @@
 import type { Connector, InterruptScope } from '../connector/connector.js'
 import type { LeaseRevokeReason } from '../errors/lease-revoked-error.js'
 import { applicationFrame, type AcquireSite } from './acquire-site.js'
+import { settleBefore } from './settle-before.js'
 import { ConnectionState } from './connection-state.js'
 import { ConnectionSupply } from './connection-supply.js'
 import { Lease, type LeaseOwner } from './lease.js'
@@ -247,7 +248,13 @@ export class ConnectionLifecycle<C> {
 
   async #close(entry: PoolEntry<C>): Promise<void> {
     const handle = entry.handle
-    await entry.interruptsDone()
+    // Cancel first, but within cleanupTimeoutMillis: on a dead path no cancel
+    // arrives, and the close (which ends the handle's interrupts too) is what
+    // releases the caller still waiting on the statement.
+    const deadline = performance.now() + this.#config.cleanupTimeoutMillis
+    if (entry.interrupts.size !== 0) {
+      await settleBefore(entry.interruptsDone(), deadline)
+    }
     if (
       handle.isBusy() &&
       handle.isSettling?.() !== true &&
@@ -255,7 +262,10 @@ export class ConnectionLifecycle<C> {
       entry.cancelledSeq !== entry.leaseSeq
     ) {
       // The handle's own fence sends nothing once no statement runs.
-      await this.interrupt(entry, 'query', () => true)
+      await settleBefore(
+        this.interrupt(entry, 'query', () => true),
+        deadline,
+      )
     }
     await handle.close()
   }
