@@ -382,9 +382,12 @@ export class Pool<C> {
     await this.#drain(() => store.takenCount === 0, undefined)
     // Connections still being opened are evicted as they arrive (the flag is up).
     await lifecycle.supply.settled()
-    // Closes and interrupts (cancel sockets, control connections) are bounded
-    // by the connector's timeouts: once they end, no socket and no timer is left.
+    // Closes are bounded by the connector's close timeout.
     await lifecycle.settled()
+    // Interrupts still in flight (a cancel socket, a control connection):
+    // waited for up to cleanupTimeoutMillis, so that on a working path none
+    // is left; one sent down a dead path ends at interruptTimeoutMillis.
+    await settleBefore(lifecycle.interruptsSettled(), performance.now() + this.config.cleanupTimeoutMillis)
   }
 
   /** Resolves when `done()` holds (re-checked whenever a lease ends or a connection leaves), or after `millis`. */
