@@ -37,8 +37,10 @@ export class ConnectionLifecycle<C> {
   readonly #watch: LeaseWatch<C>
   readonly #owner: LeaseOwner<C>
   #leaseCounter = 0
-  /** Closes and interrupts in flight: `destroy()` resolves only once they have ended. */
+  /** Closes in flight: `destroy()` resolves only once they have ended. */
   readonly #work = new Set<Promise<void>>()
+  /** Interrupts in flight, pool-wide: `destroy()` waits for them too (bounded). */
+  readonly #interrupts = new Set<Promise<void>>()
   /** The pool's one shutdown flag: the gate then evicts whatever comes back, the supply opens nothing. */
   closing = false
   /** Set while `destroy()` waits: told whenever a lease ends or a connection leaves. */
@@ -239,10 +241,17 @@ export class ConnectionLifecycle<C> {
     this.supply.ensureMin()
   }
 
-  /** Resolves once every close and interrupt the pool started has ended (sockets closed, timers cleared). */
+  /** Resolves once every close the pool started has ended (sockets closed, timers cleared). */
   async settled(): Promise<void> {
     while (this.#work.size > 0) {
       await Promise.all(this.#work)
+    }
+  }
+
+  /** Resolves once every interrupt in flight has completed (each is bounded by the connector's interruptTimeoutMillis). */
+  async interruptsSettled(): Promise<void> {
+    while (this.#interrupts.size > 0) {
+      await Promise.all(this.#interrupts)
     }
   }
 
@@ -304,8 +313,11 @@ export class ConnectionLifecycle<C> {
     }
     const work = entry.handle.interrupt(scope, isCurrent).catch(() => {})
     entry.interrupts.add(work)
-    void work.finally(() => entry.interrupts.delete(work))
-    this.#track(work)
+    this.#interrupts.add(work)
+    void work.finally(() => {
+      entry.interrupts.delete(work)
+      this.#interrupts.delete(work)
+    })
     return work
   }
 

@@ -387,9 +387,11 @@ export class Pool<C> {
     await this.#drain(() => store.takenCount === 0, undefined)
     // Connections still being opened are evicted as they arrive (the flag is up).
     await lifecycle.supply.settled()
-    // Closes and interrupts (cancel sockets, control connections) are bounded
-    // by the connector's timeouts: once they end, no socket and no timer is left.
+    // Closes are bounded by the connector's close timeout.
     await lifecycle.settled()
+    // Interrupts still in flight (a cancel socket, a control connection):
+    // closing a connection ends its own, so this is a last bound, not a wait.
+    await settleBefore(lifecycle.interruptsSettled(), performance.now() + this.config.cleanupTimeoutMillis)
   }
 
   /** Resolves when `done()` holds (re-checked whenever a lease ends or a connection leaves), or after `millis`. */
