@@ -1,7 +1,7 @@
 import type { EventEmitter } from 'node:events'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createPool, type Pool } from '../../src/index.js'
-import { testDatabases } from '../../src/testing/index.js'
+import { startFaultProxy, testDatabases } from '../../src/testing/index.js'
 import {
   connectorFor,
   isRunning,
@@ -112,6 +112,36 @@ describe.each(testDatabases())('one authority over a connection on $dialect', (d
     expect(after.sockets).toBeLessThanOrEqual(before.sockets)
     expect(after.timers).toBeLessThanOrEqual(before.timers)
   })
+
+  it('destroy() leaves no socket and no timer when the interrupt went down a dead path', async () => {
+    const count = () => ({ timers: process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length })
+    const target = new URL(db.url)
+    const proxy = await startFaultProxy({ target: { host: target.hostname, port: Number(target.port) } })
+    try {
+      const before = count()
+      // interruptTimeoutMillis far beyond the test's own bound: only closing the connection can end the cancel.
+      const local = createPool(connectorFor(db, proxy.url(db.url), { interruptTimeoutMillis: 60_000 }), {
+        max: 1,
+        cleanupTimeoutMillis: 300,
+      })
+      local.on('error', () => {})
+      const lease = await local.acquire()
+      const running = run(db, lease.connection, `${sleep(2)} /* authority-dead-path */`).catch(() => undefined)
+      await proxy.setMode('blackhole')
+      // The cancel (PostgreSQL's cancel socket, MySQL's KILL connection) meets the hole too.
+      const interrupting = lease.interrupt('query')
+      const started = performance.now()
+      await local.destroy({ graceMillis: 0 })
+      await running
+      await interrupting
+      expect(performance.now() - started).toBeLessThan(5_000)
+      // Every socket of the pool went through the proxy: the proxy sees each one's close.
+      await expect.poll(() => proxy.connections, { timeout: 2_000 }).toBe(0)
+      expect(count().timers).toBeLessThanOrEqual(before.timers)
+    } finally {
+      await proxy.close()
+    }
+  }, 60_000)
 
   it("a password with '@' in the URL's query leaks nowhere", async () => {
     const password = 'Kp6Xr2Nm@Qw7Zt5Ly'
