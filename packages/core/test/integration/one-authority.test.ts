@@ -1,6 +1,6 @@
 import type { EventEmitter } from 'node:events'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { createPool, type Pool } from '../../src/index.js'
+import { createPool, mysqlConnector, postgresConnector, type Connector, type Pool } from '../../src/index.js'
 import { startFaultProxy, testDatabases } from '../../src/testing/index.js'
 import {
   connectorFor,
@@ -143,24 +143,71 @@ describe.each(testDatabases())('one authority over a connection on $dialect', (d
     }
   }, 60_000)
 
-  it("a password with '@' in the URL's query leaks nowhere", async () => {
-    const password = 'Kp6Xr2Nm@Qw7Zt5Ly'
-    const url = new URL(urlWithDatabase(db.url, 'authority_no_such_db'))
-    url.search = `?${isPostgres ? 'password' : 'password1'}=${password}`
-    const seen: string[] = []
-    const local = createPool(connectorFor(db, url.toString().replace('%40', '@')), {
-      max: 1,
-      acquireTimeoutMillis: 2_000,
-      log: (entry) => seen.push(`${entry.message} ${entry.error?.stack ?? ''}`),
-    })
-    local.on('error', (event) => seen.push(`${event.context} ${event.error.message} ${event.error.stack ?? ''}`))
-    const error = (await local.acquire().catch((caught: unknown) => caught)) as Error
-    seen.push(error.message, error.stack ?? '', local.connector.target)
-    await local.destroy({ graceMillis: 0 })
-    const text = seen.join('\n')
-    expect(text).toContain('127.0.0.1')
-    for (const piece of password.split('@')) {
-      for (let i = 0; i + 4 <= piece.length; i++) expect(text).not.toContain(piece.slice(i, i + 4))
+  const password = 'Kp6Xr2Nm@Qw7Zt5Ly'
+  /** Every way a password reaches the connector, each with a literal '@' in it. */
+  const passwordSources = (): [string, () => Connector<DriverConnection>][] => {
+    const base = new URL(urlWithDatabase(db.url, 'authority_no_such_db'))
+    const withQuery = (query: string) => {
+      const url = new URL(base)
+      url.search = query
+      return url.toString().replace('%40', '@')
+    }
+    const userinfo = new URL(base)
+    userinfo.password = encodeURIComponent(password)
+    const config = {
+      host: base.hostname,
+      port: Number(base.port),
+      user: decodeURIComponent(base.username) || 'root',
+      database: 'authority_no_such_db',
+    }
+    const key = isPostgres ? 'password' : 'password1'
+    const sources: [string, () => Connector<DriverConnection>][] = [
+      ['URL userinfo (encoded)', () => connectorFor(db, userinfo.toString())],
+      [`?${key}= raw`, () => connectorFor(db, withQuery(`?${key}=${password}`))],
+      [`?${key}= encoded`, () => connectorFor(db, withQuery(`?${key}=${encodeURIComponent(password)}`))],
+    ]
+    if (isPostgres) {
+      sources.push(
+        ['config field', () => postgresConnector({ ...config, password }) as Connector<DriverConnection>],
+        [
+          'password function',
+          () => postgresConnector({ ...config, password: () => password }) as Connector<DriverConnection>,
+        ],
+        [
+          'PGPASSWORD',
+          () => {
+            process.env.PGPASSWORD = password
+            return postgresConnector({ ...config }) as Connector<DriverConnection>
+          },
+        ],
+      )
+    } else {
+      sources.push(['config field', () => mysqlConnector({ ...config, password }) as Connector<DriverConnection>])
+    }
+    return sources
+  }
+
+  it("a password holding '@' leaks nowhere, from every source", async () => {
+    for (const [source, connector] of passwordSources()) {
+      const seen: string[] = []
+      try {
+        const local = createPool(connector(), {
+          max: 1,
+          acquireTimeoutMillis: 2_000,
+          log: (entry) => seen.push(`${entry.message} ${entry.error?.stack ?? ''}`),
+        })
+        local.on('error', (event) => seen.push(`${event.context} ${event.error.message} ${event.error.stack ?? ''}`))
+        const error = (await local.acquire().catch((caught: unknown) => caught)) as Error
+        seen.push(error.message, error.stack ?? '', local.connector.target)
+        await local.destroy({ graceMillis: 0 })
+      } finally {
+        delete process.env.PGPASSWORD
+      }
+      const text = seen.join('\n')
+      expect(text, source).toContain('127.0.0.1')
+      for (const piece of password.split('@')) {
+        for (let i = 0; i + 4 <= piece.length; i++) expect(text, source).not.toContain(piece.slice(i, i + 4))
+      }
     }
   })
 })
