@@ -10,7 +10,8 @@ import type { CompiledQuery, QueryResult } from 'kysely'
 import type { AbortOptions } from '../shared/abort-options.js'
 import type { SharedTarget } from '../shared/statement-route.js'
 import type { SessionHolder } from '../shared/statement-route.js'
-import { abandonOnAbort, SharedConnection, type SharedConnectionOwner } from './shared-connection.js'
+import { abandonOnAbort } from '../shared/abandon-on-abort.js'
+import { SharedConnection, type SharedConnectionOwner } from './shared-connection.js'
 
 const RESOLVED = Promise.resolve()
 

@@ -3,6 +3,7 @@ import type { CompiledQuery, QueryResult } from 'kysely'
 import { extendStackTrace } from '../shared/extend-stack-trace.js'
 import type { SessionHolder, SharedSession } from '../shared/statement-route.js'
 import { toKyselyResult } from './postgres-result.js'
+import { abandonOnAbort } from '../shared/abandon-on-abort.js'
 
 /** The parts of a pg 8.23 `Client` pipelining reads and sets (see pg/lib/client.js). */
 interface PipelineClient {
@@ -181,33 +182,3 @@ export class SharedConnection implements SharedSession {
 }
 
 const RESOLVED = Promise.resolve()
-
-/**
- * An aborted caller is rejected at once with the signal's reason; the
- * statement itself runs to its end on the shared connection (a cancel
- * request there could hit another caller's statement) and its result is
- * dropped. `statementTimeoutMillis` still bounds it on the server.
- */
-export function abandonOnAbort<T>(sent: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) {
-    sent.catch(() => undefined)
-    return Promise.reject(signal.reason)
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => {
-      sent.catch(() => undefined)
-      reject(signal.reason)
-    }
-    signal.addEventListener('abort', onAbort, { once: true })
-    sent.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort)
-        resolve(value)
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort)
-        reject(error)
-      },
-    )
-  })
-}

@@ -4,6 +4,7 @@ import type { AbortOptions } from '../shared/abort-options.js'
 import type { LeaseConnection } from '../shared/lease-connection.js'
 import { BIND, type SharedTarget, type StatementRouter, type StatementRoute } from '../shared/statement-route.js'
 import type { Topology } from './topology.js'
+import { abandonOnAbort } from '../shared/abandon-on-abort.js'
 
 /** Makes the Kysely connection of a lease and runs the dialect's hooks on it (the driver's). */
 export type LeaseBinder<C> = (lease: Lease<C>, signal: AbortSignal | undefined) => Promise<LeaseConnection<C>>
@@ -45,7 +46,7 @@ class ReplicaTarget<C> implements SharedTarget {
     const { lease, node } = await this.#topology.acquire('read', signal)
     try {
       const connection = await this.#bindLease(lease, signal)
-      return await whileNotAborted(connection.executeQuery<R>(compiledQuery), signal)
+      return await whenNotAborted(connection.executeQuery<R>(compiledQuery), signal)
     } catch (error) {
       if (!isRefusedAsWrite(error)) throw error
       // A server we took for the primary turned read-only.
@@ -57,7 +58,7 @@ class ReplicaTarget<C> implements SharedTarget {
     const primary = await this.#topology.acquire('primary', signal)
     try {
       const connection = await this.#bindLease(primary.lease, signal)
-      const result = await whileNotAborted(connection.executeQuery<R>(compiledQuery), signal)
+      const result = await whenNotAborted(connection.executeQuery<R>(compiledQuery), signal)
       this.#topology.readYourWrites.wrote()
       return result
     } finally {
@@ -90,26 +91,6 @@ export function isRefusedAsWrite(error: unknown): boolean {
   return code === '25006' || errno === 1290
 }
 
-/**
- * An aborted statement on a shared target rejects at once; its connection
- * goes back to the pool after it finishes (the release interrupts it on its
- * own connection, never anyone else's).
- */
-function whileNotAborted<T>(running: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (signal === undefined) return running
-  if (signal.aborted) return Promise.reject(signal.reason)
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason)
-    signal.addEventListener('abort', onAbort, { once: true })
-    running.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort)
-        resolve(value)
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort)
-        reject(error)
-      },
-    )
-  })
+function whenNotAborted<T>(running: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  return signal === undefined ? running : abandonOnAbort(running, signal)
 }
