@@ -40,23 +40,31 @@ export function applicationFrame(stack: string | undefined): string | undefined 
   return frame?.trim().replace(/^at /, '')
 }
 
-// Share of the pool's time that sampled site captures may take (about 0.1 %).
-const SAMPLED_BUDGET_FACTOR = 1_000
+// Sampling: the skip between captures doubles while captures come less than
+// `SAMPLE_SECOND` apart, up to `MAX_SKIP`, and halves otherwise; an acquire
+// after a quiet `SAMPLE_SECOND` is always captured.
+const SAMPLE_SECOND = 1_000
+const MAX_SKIP = 16_384
 
 /**
  * Decides which acquires pay for a stack capture (a few microseconds, more
  * than the rest of an acquire and release together). A caller's own `site`
  * always wins. With `leakDetectionMillis` set explicitly every acquire is
- * captured; with the default it is sampled: after each capture the next one
- * waits for `SAMPLED_BUDGET_FACTOR` times its cost, so captures never take
- * more than about 0.1 % of the time, and the first acquire after a quiet
- * spell is always captured. Kysely transactions, what an application can
- * leave open, note their own site (see the dialects' drivers).
+ * captured; with the default it is sampled by count: a quiet pool captures
+ * every acquire, a busy one about one per second and at least one in
+ * `MAX_SKIP` (under 0.1 % of the time a capture takes), and the first
+ * acquire after a quiet second always. Counting, not timing each capture,
+ * keeps the choice the same run after run (the instruction benchmark
+ * relies on it). Kysely transactions, what an application can leave open,
+ * note their own site (see the dialects' drivers).
  */
 export class AcquireSites {
   readonly #on: boolean
   readonly #every: boolean
-  #nextAt = 0
+  #skip = 0
+  #countdown = 0
+  #lastCaptureAt = -Infinity
+  #lastAcquireAt = -Infinity
 
   constructor(leakDetectionMillis: number, explicit: boolean) {
     this.#on = leakDetectionMillis > 0
@@ -70,11 +78,16 @@ export class AcquireSites {
     if (given !== undefined || this.#every) {
       return given ?? captureAcquireSite(above)
     }
-    if (now < this.#nextAt) {
+    const quiet = now - this.#lastAcquireAt >= SAMPLE_SECOND
+    this.#lastAcquireAt = now
+    if (this.#countdown > 0 && !quiet) {
+      this.#countdown--
       return undefined
     }
-    const site = captureAcquireSite(above)
-    this.#nextAt = now + (performance.now() - now) * SAMPLED_BUDGET_FACTOR
-    return site
+    const skip = this.#skip
+    this.#skip = now - this.#lastCaptureAt < SAMPLE_SECOND ? Math.min(MAX_SKIP, skip * 2 || 1) : skip >> 1
+    this.#countdown = this.#skip
+    this.#lastCaptureAt = now
+    return captureAcquireSite(above)
   }
 }

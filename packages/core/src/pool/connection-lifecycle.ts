@@ -89,7 +89,7 @@ export class ConnectionLifecycle<C> {
       release: (entry, leaseId) => {
         const now = performance.now()
         const held = this.endLease(entry, now)
-        if (events.wants('release')) {
+        if (events.wantsRelease) {
           events.emit('release', { leaseId, heldMillis: held })
         }
         return this.#pipeline.run(entry, leaseId, now)
@@ -201,7 +201,7 @@ export class ConnectionLifecycle<C> {
     this.#metrics.acquires++
     const waited = now - startedAt
     this.#metrics.waitTimes.record(waited)
-    if (this.#events.wants('acquire')) {
+    if (this.#events.wantsAcquire) {
       this.#events.emit('acquire', { leaseId, waitedMillis: waited })
     }
     return lease

@@ -56,7 +56,8 @@ export interface PoolOptions<C = unknown> {
    * A lease held longer than this is reported (`'leak'` event, or a warning
    * in the log, with the acquire site). On by default at a minute, longer
    * than any healthy request holds a connection. Left at the default, acquire
-   * sites are sampled (at most 0.1 % of the pool's time; Kysely transactions
+   * sites are sampled (every acquire of a quiet pool, about one a second of a
+   * busy one, at most 0.1 % of its time; Kysely transactions
    * always record where they began); set it explicitly to capture every one.
    * @default 60000 (a minute)
    */
