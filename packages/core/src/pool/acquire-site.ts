@@ -69,20 +69,28 @@ export class AcquireSites {
   constructor(leakDetectionMillis: number, explicit: boolean) {
     this.#on = leakDetectionMillis > 0
     this.#every = explicit
+    // Off: every acquire is skipped (but a quiet one, which `#decide` declines).
+    this.#countdown = this.#on ? 0 : Infinity
   }
 
   site(given: AcquireSite | undefined, above: (...args: never[]) => unknown, now: number): AcquireSite | undefined {
+    // The common case first, small enough to be inlined into the acquire:
+    // a busy pool's skipped acquire (measured: ~300 instructions a pair).
+    const quiet = now - this.#lastAcquireAt >= SAMPLE_SECOND
+    this.#lastAcquireAt = now
+    if (this.#countdown > 0 && !quiet && given === undefined) {
+      this.#countdown--
+      return undefined
+    }
+    return this.#decide(given, above, now)
+  }
+
+  #decide(given: AcquireSite | undefined, above: (...args: never[]) => unknown, now: number): AcquireSite | undefined {
     if (!this.#on) {
       return undefined
     }
     if (given !== undefined || this.#every) {
       return given ?? captureAcquireSite(above)
-    }
-    const quiet = now - this.#lastAcquireAt >= SAMPLE_SECOND
-    this.#lastAcquireAt = now
-    if (this.#countdown > 0 && !quiet) {
-      this.#countdown--
-      return undefined
     }
     const skip = this.#skip
     this.#skip = now - this.#lastCaptureAt < SAMPLE_SECOND ? Math.min(MAX_SKIP, skip * 2 || 1) : skip >> 1
