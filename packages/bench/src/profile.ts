@@ -2,7 +2,8 @@ import { runClosedLoop } from './closed-loop.js'
 import { kyselyCeiling, rawCeiling } from './contenders/ceilings.js'
 import type { Contender } from './contenders/contender.js'
 import { knexContender } from './contenders/knex.js'
-import { kyselyPooled } from './contenders/kysely-pooled.js'
+import { kyselyPooled, kyselyPooledPipeline } from './contenders/kysely-pooled.js'
+import { postgresJs } from './contenders/postgres-js.js'
 import { stockKysely } from './contenders/stock-kysely.js'
 import { assertLoopback, databaseTarget, idSequence, prepareDatabase } from './databases.js'
 import { POOL_MAX, type DatabaseId } from './settings.js'
@@ -14,7 +15,15 @@ import { POOL_MAX, type DatabaseId } from './settings.js'
  *
  *   node --cpu-prof dist/profile.js --contender=kysely-pooled --db=postgres --op=point-select --c=16 --seconds=5
  */
-const CONTENDERS: readonly Contender[] = [kyselyPooled, stockKysely, knexContender, kyselyCeiling, rawCeiling]
+const CONTENDERS: readonly Contender[] = [
+  kyselyPooled,
+  kyselyPooledPipeline,
+  stockKysely,
+  postgresJs,
+  knexContender,
+  kyselyCeiling,
+  rawCeiling,
+]
 
 const args = new Map(
   process.argv.slice(2).map((arg) => {
