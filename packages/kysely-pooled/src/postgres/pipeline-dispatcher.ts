@@ -12,6 +12,7 @@ import type { SharedTarget } from '../shared/statement-route.js'
 import type { SessionHolder } from '../shared/statement-route.js'
 import { abandonOnAbort } from '../shared/abandon-on-abort.js'
 import { SharedConnection, type SharedConnectionOwner } from './shared-connection.js'
+import { ServiceTimes, type ServiceProfile } from './service-times.js'
 
 const RESOLVED = Promise.resolve()
 
@@ -32,30 +33,42 @@ export interface PipelineDispatcherSettings {
   readonly depth: number
   /** Exclusive connections the driver's handles hold: with the shared ones, what the pool has lent. */
   readonly exclusiveCount: () => number
+  /** Handles waiting for the pool to lend them a connection (a transaction, a bind): shared connections make way. */
+  readonly bindsWaiting: () => number
 }
 
 /**
  * The shared target of `pipeline: true`: spreads single statements over
- * shared connections, least in flight first, at most `depth` each.
+ * shared connections, at most `depth` in flight on each.
  *
- * Placement: an idle shared connection (none in flight) if there is one;
- * else a new lease while the pool seems to have a free one (shared plus
- * exclusive below `max`); else the least loaded shared connection below
- * `depth`; else the statement waits like any caller (`acquireTimeoutMillis`,
- * `maxWaiting`, its abort signal): for a lease in the pool's queue, or, with
- * the budget spent, for room in this dispatcher's FIFO. A shared
- * lease goes back to the pool once nothing is in flight on it and no handle
- * pins it (see `SharedConnection`), and takes no new statements after its
- * rotation time, so leak detection and `maxLeaseMillis` keep their meaning
- * and exclusive callers queued in the pool get their turn.
+ * Placement: the connection this event-loop turn's statements already go
+ * to (one write carries them all); else an idle shared connection (none in
+ * flight); else a new lease while the pool seems to have a free one
+ * (shared plus exclusive below `max`); else the connection whose
+ * statements in flight are expected to end first (learned service times,
+ * see `ServiceTimes`), below `depth`; else the statement waits like any
+ * caller (`acquireTimeoutMillis`, `maxWaiting`, its abort signal): for a
+ * lease in the pool's queue, or, with the budget spent, for room in this
+ * dispatcher's FIFO.
+ *
+ * A shared lease goes back to the pool once nothing is in flight on it and
+ * no handle pins it (see `SharedConnection`), at the end of that event-loop
+ * turn (the next statement usually comes within it); at once while handles
+ * wait for the pool. It takes no new statements after its rotation time,
+ * so leak detection and `maxLeaseMillis` keep their meaning; and while
+ * handles wait for the pool, one shared connection per waiting handle
+ * drains and goes back (never the last: single statements keep a way
+ * through while slow statements and transactions hold the rest).
  */
 export class PipelineDispatcher implements SharedTarget, SharedConnectionOwner {
   readonly #pool: Pool<Client>
   readonly #depth: number
   readonly #max: number
   readonly #exclusiveCount: () => number
+  readonly #bindsWaiting: () => number
   readonly #rotateMillis: number
   readonly #shared: SharedConnection[] = []
+  readonly serviceTimes = new ServiceTimes()
   /** Leases being acquired for new shared connections. */
   #growing = 0
   /** The latest lease being acquired, and how many statements wait for it rather than queue on their own. */
@@ -68,6 +81,7 @@ export class PipelineDispatcher implements SharedTarget, SharedConnectionOwner {
     this.#depth = settings.depth
     this.#max = settings.pool.config.max
     this.#exclusiveCount = settings.exclusiveCount
+    this.#bindsWaiting = settings.bindsWaiting
     const { leakDetectionMillis, maxLeaseMillis } = settings.pool.config
     this.#rotateMillis = Math.min(
       MAX_ROTATE_MILLIS,
@@ -90,9 +104,12 @@ export class PipelineDispatcher implements SharedTarget, SharedConnectionOwner {
     if (signal?.aborted) {
       return Promise.reject(signal.reason)
     }
+    if (this.#bindsWaiting() > 0) this.#makeWay()
+    const profile = this.serviceTimes.profile(compiledQuery.sql)
     const connection = this.#place()
     if (connection !== undefined) {
-      return connection.run<R>(compiledQuery, signal, holder)
+      this.#joinBatch(connection)
+      return connection.run<R>(compiledQuery, signal, holder, profile)
     }
     const growth = this.#growth
     if (growth !== undefined && growth.riders < this.#depth - 1) {
@@ -110,7 +127,50 @@ export class PipelineDispatcher implements SharedTarget, SharedConnectionOwner {
     if (this.#budgetSpent()) {
       return this.#wait<R>(compiledQuery, options, holder)
     }
-    return this.#grow<R>(compiledQuery, signal, holder)
+    return this.#grow<R>(compiledQuery, signal, holder, profile)
+  }
+
+  /**
+   * The connection this tick's statements go to: one write carries them
+   * all (see `SharedConnection.run`). On loopback and LAN alike a write is
+   * the dearest part of a statement (the kernel's send path, the server's
+   * wake-up), so statements arriving together leave together.
+   */
+  #batch: SharedConnection | undefined
+  readonly #endBatch = (): void => {
+    this.#batch = undefined
+  }
+
+  #joinBatch(connection: SharedConnection): void {
+    if (this.#batch === undefined) setImmediate(this.#endBatch)
+    this.#batch = connection
+  }
+
+  /**
+   * Handles wait in the pool's queue while shared connections hold the
+   * budget: one shared connection per waiting handle takes no new
+   * statements, drains and goes back, rather than at its rotation time.
+   */
+  #makeWay(): void {
+    let lightest: SharedConnection | undefined
+    for (const connection of this.#shared) {
+      if (connection.accepting && (lightest === undefined || connection.inFlight < lightest.inFlight)) {
+        lightest = connection
+      }
+    }
+    // The last one stays: single statements keep a way through while slow statements hold the rest.
+    const accepting = this.#accepting()
+    const draining = this.#shared.length - accepting
+    if (lightest === undefined || accepting < 2 || draining >= this.#bindsWaiting()) return
+    lightest.accepting = false
+    if (this.#batch === lightest) this.#batch = undefined
+    if (lightest.idle) void this.idle(lightest)
+  }
+
+  #accepting(): number {
+    let accepting = 0
+    for (const connection of this.#shared) if (connection.accepting) accepting++
+    return accepting
   }
 
   /** @internal A shared statement ended: a waiting statement may have room now. */
@@ -186,6 +246,8 @@ export class PipelineDispatcher implements SharedTarget, SharedConnectionOwner {
 
   /** Where a statement goes now, or `undefined`: take a new lease. */
   #place(): SharedConnection | undefined {
+    const batch = this.#batch
+    if (batch !== undefined && batch.inFlight < this.#depth && batch.usable) return batch
     // Load: statements in flight plus handles pinning the connection (a
     // db.connection() that may claim it): fewer pins, fewer claims that collide.
     let best: SharedConnection | undefined
@@ -207,16 +269,32 @@ export class PipelineDispatcher implements SharedTarget, SharedConnectionOwner {
       return this.#place()
     }
     if (best.inFlight === 0) return best
-    if (best.inFlight >= this.#depth) return undefined
     // Another connection if the pool seems to have one free (one lease at a time).
     if (this.#growing === 0 && shared.length + this.#exclusiveCount() < this.#max) return undefined
-    return best
+    // Every connection busy: the shortest expected wait below the depth cap,
+    // so that nothing queues behind a long-running statement while it can go elsewhere.
+    const now = performance.now()
+    let bestWait = Infinity
+    best = undefined
+    for (let i = 0; i < shared.length; i++) {
+      const candidate = shared[i]!
+      if (!candidate.accepting || candidate.inFlight >= this.#depth) continue
+      const wait = candidate.expectedWait(now)
+      if (wait < bestWait) {
+        best = candidate
+        bestWait = wait
+      }
+    }
+    if (best === undefined || best.usable) return best
+    if (best.idle) void this.idle(best)
+    return this.#place()
   }
 
   async #grow<R>(
     compiledQuery: CompiledQuery,
     signal: AbortSignal | undefined,
     holder: SessionHolder | undefined,
+    profile: ServiceProfile,
   ): Promise<QueryResult<R>> {
     let lease: Lease<Client>
     this.#growing++
@@ -231,10 +309,35 @@ export class PipelineDispatcher implements SharedTarget, SharedConnectionOwner {
     }
     const connection = new SharedConnection(lease, this.#rotateMillis, this)
     this.#shared.push(connection)
-    const result = connection.run<R>(compiledQuery, signal, holder)
+    this.#joinBatch(connection)
+    const result = connection.run<R>(compiledQuery, signal, holder, profile)
     // After this lease's riders (their turns are already queued): they came first.
     if (this.#waiting.length > 0) queueMicrotask(() => this.#serve())
     return result
+  }
+
+  /**
+   * @internal Nothing in flight, no pins. Under load the next statement
+   * comes within the same tick (a caller's next query, another caller's
+   * result): the lease stays for it rather than going back to the pool and
+   * being taken again. Still idle once the tick is over, it goes back.
+   */
+  quiet(connection: SharedConnection): void {
+    // Handles waiting for the pool get it at once, unless it is the last way through (see #makeWay).
+    if (!connection.usable || (this.#bindsWaiting() > 0 && this.#accepting() > 1)) {
+      void this.idle(connection)
+      return
+    }
+    if (this.#quiet.length === 0) process.nextTick(this.#returnQuiet)
+    this.#quiet.push(connection)
+  }
+
+  readonly #quiet: SharedConnection[] = []
+  readonly #returnQuiet = (): void => {
+    const quiet = this.#quiet.splice(0)
+    for (const connection of quiet) {
+      if (connection.idle) void this.idle(connection)
+    }
   }
 
   /** @internal Nothing in flight, no pins: the lease goes back to the pool. */

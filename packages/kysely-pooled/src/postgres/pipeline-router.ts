@@ -1,12 +1,7 @@
 import { findSessionState } from '@kysely-pooled/core'
 import type { CompiledQuery } from 'kysely'
-import {
-  BIND,
-  type SharedTarget,
-  type StatementRoute,
-  type StatementRouter,
-  type StatementSituation,
-} from '../shared/statement-route.js'
+import type { PipelineDispatcher } from './pipeline-dispatcher.js'
+import { BIND, type StatementRoute, type StatementRouter, type StatementSituation } from '../shared/statement-route.js'
 
 /**
  * Statements that may share a pipelined connection start with one of these:
@@ -27,9 +22,22 @@ const CACHE_LIMIT = 2_000
  * classifier (`findSessionState`) flags (SET, temporary objects, session
  * advisory locks, LISTEN, PREPARE, …). A second statement on the handle, a
  * stream, a transaction: bind. The verdict is cached per SQL text.
+ *
+ * A text the dispatcher has learned to be slow (`SLOW_MILLIS` or more on
+ * the server) binds too, for its run only: pipelined, it would hold up
+ * every statement behind it. On its own connection it costs what it costs
+ * in exclusive mode (and an abort can cancel it); its runs there keep its
+ * service time current, so a text that turns fast is shared again.
  */
-export function pipelineRouter(target: SharedTarget): StatementRouter {
-  const shared: StatementRoute = Object.freeze({ kind: 'shared', target })
+export function pipelineRouter(dispatcher: PipelineDispatcher): StatementRouter {
+  const shared: StatementRoute = Object.freeze({ kind: 'shared', target: dispatcher })
+  const times = dispatcher.serviceTimes
+  const alone: StatementRoute = Object.freeze({
+    kind: 'bind',
+    timing: Object.freeze({
+      ran: (compiledQuery: CompiledQuery, millis: number) => times.record(times.profile(compiledQuery.sql), millis),
+    }),
+  })
   const verdicts = new Map<string, boolean>()
   return {
     route(compiledQuery: CompiledQuery, situation: StatementSituation): StatementRoute {
@@ -41,7 +49,8 @@ export function pipelineRouter(target: SharedTarget): StatementRouter {
         if (verdicts.size >= CACHE_LIMIT) verdicts.clear()
         verdicts.set(text, shareable)
       }
-      return shareable ? shared : BIND
+      if (!shareable) return BIND
+      return times.isSlow(text) ? alone : shared
     },
   }
 }

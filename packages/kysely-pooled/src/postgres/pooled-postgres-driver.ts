@@ -33,7 +33,12 @@ export class PooledPostgresDriver extends PooledDriver<Client> {
       return super.createRouter(pool)
     }
     return pipelineRouter(
-      new PipelineDispatcher({ pool, depth: DEFAULT_PIPELINE_DEPTH, exclusiveCount: () => this.exclusiveCount }),
+      new PipelineDispatcher({
+        pool,
+        depth: DEFAULT_PIPELINE_DEPTH,
+        exclusiveCount: () => this.exclusiveCount,
+        bindsWaiting: () => this.bindsWaiting,
+      }),
     )
   }
 

@@ -4,6 +4,7 @@ import { extendStackTrace } from '../shared/extend-stack-trace.js'
 import type { SessionHolder, SharedSession } from '../shared/statement-route.js'
 import { toKyselyResult } from './postgres-result.js'
 import { abandonOnAbort } from '../shared/abandon-on-abort.js'
+import type { ServiceProfile, ServiceTimes } from './service-times.js'
 
 /** The parts of a pg 8.23 `Client` pipelining reads and sets (see pg/lib/client.js). */
 interface PipelineClient {
@@ -11,6 +12,13 @@ interface PipelineClient {
   pipeline: boolean
   _queryable: boolean
   _ending: boolean
+  readonly connection?: { readonly stream?: Corkable }
+}
+
+/** The socket under pg's connection (net or TLS): corked, its writes go out together. */
+interface Corkable {
+  cork(): void
+  uncork(): void
 }
 
 /** pg's `query(text, values, callback)`, which its declared type leaves out. */
@@ -20,12 +28,15 @@ interface CallbackClient {
 
 /** What a shared connection tells its dispatcher. */
 export interface SharedConnectionOwner {
-  /** Nothing in flight and no handle pins it: give the lease back. */
+  /** Nothing in flight and no handle pins it: give the lease back (now, or once the tick is over). */
   idle(connection: SharedConnection): Promise<void>
+  /** Nothing in flight and no pins, but still usable: give the lease back if it stays so until the tick is over. */
+  quiet(connection: SharedConnection): void
   /** A handle claimed it: it is no longer shared. */
   claimed(connection: SharedConnection): void
   /** A statement on it ended: room for one more. */
   freed(): void
+  readonly serviceTimes: ServiceTimes
 }
 
 /**
@@ -51,6 +62,11 @@ export class SharedConnection implements SharedSession {
   inFlight = 0
   /** Handles that ran a statement here and are not released yet. */
   pins = 0
+  /** The expected service time of each statement in flight, oldest first (pg answers in order). */
+  readonly #expected: number[] = []
+  #expectedTotal = 0
+  /** Since when the oldest statement in flight is being served: the previous one's end, or its own send. */
+  #headSince = 0
   /** Takes new statements: false once rotated out, broken, claimed or handed back. */
   accepting = true
   /** A handle claimed it; `#drained` wakes the claim once nothing is in flight. */
@@ -58,6 +74,13 @@ export class SharedConnection implements SharedSession {
   #drained: (() => void) | undefined
   readonly #retireAt: number
   readonly #owner: SharedConnectionOwner
+  readonly #socket: Corkable | undefined
+  /** Corked until the tick is over: the statements sent in one tick leave in one write. */
+  #corked = false
+  readonly #uncork = (): void => {
+    this.#corked = false
+    this.#socket!.uncork()
+  }
 
   constructor(lease: Lease<Client>, rotateMillis: number, owner: SharedConnectionOwner) {
     this.lease = lease
@@ -66,6 +89,8 @@ export class SharedConnection implements SharedSession {
     this.#callbackClient = this.#client as unknown as CallbackClient
     this.#retireAt = performance.now() + rotateMillis
     this.#owner = owner
+    const socket = this.#pg.connection?.stream
+    this.#socket = typeof socket?.cork === 'function' && typeof socket.uncork === 'function' ? socket : undefined
   }
 
   /** Free to go back to the pool: nothing in flight, no pins, not claimed. */
@@ -87,14 +112,44 @@ export class SharedConnection implements SharedSession {
     return this.accepting
   }
 
+  /**
+   * How long a statement placed here now would wait for the ones in flight
+   * (ms, estimated). The oldest one has run `elapsed`: past its
+   * expectation, it is taken to need as long again (a statement that has
+   * run long is likely to run long).
+   */
+  expectedWait(now: number): number {
+    if (this.inFlight === 0) return 0
+    const head = this.#expected[0]!
+    const elapsed = now - this.#headSince
+    return this.#expectedTotal - head + Math.max(head - elapsed, elapsed)
+  }
+
   run<R>(
     compiledQuery: CompiledQuery,
     signal: AbortSignal | undefined,
     holder: SessionHolder | undefined,
+    profile: ServiceProfile,
   ): Promise<QueryResult<R>> {
     // Pipeline mode only while statements are in flight: an idle connection,
     // pinned or not, is an ordinary one (whatever the pool does with it then).
-    if (this.inFlight++ === 0) this.#pg.pipeline = true
+    const idle = this.inFlight++ === 0
+    if (idle) {
+      this.#pg.pipeline = true
+      this.#headSince = performance.now()
+    }
+    const expected = profile.millis
+    this.#expected.push(expected)
+    this.#expectedTotal += expected
+    // pg corks each statement's messages (Parse … Sync) on its own; corked
+    // for the rest of the tick, every statement placed here in it leaves in
+    // one write, and the server reads them in one go. Not the first on an
+    // idle connection: it would wait for nothing (a lone caller's latency).
+    if (!idle && !this.#corked && this.#socket !== undefined) {
+      this.#corked = true
+      this.#socket.cork()
+      setImmediate(this.#uncork)
+    }
     if (holder !== undefined) {
       this.pins++
       holder.pin(this)
@@ -105,6 +160,7 @@ export class SharedConnection implements SharedSession {
         compiledQuery.sql,
         compiledQuery.parameters as unknown[],
         (error: unknown, result: PgQueryResult) => {
+          this.#served(profile, error)
           this.#ended()
           if (error) {
             reject(extendStackTrace(this.#explain(error), new Error()))
@@ -124,7 +180,8 @@ export class SharedConnection implements SharedSession {
 
   unpin(): Promise<void> {
     this.pins--
-    return this.idle ? this.#owner.idle(this) : RESOLVED
+    if (this.idle) this.#owner.quiet(this)
+    return RESOLVED
   }
 
   async claim(): Promise<Lease<unknown> | undefined> {
@@ -148,6 +205,16 @@ export class SharedConnection implements SharedSession {
     return this.lease
   }
 
+  /** The oldest statement in flight was answered: learn how long it took, the next one is served from now. */
+  #served(profile: ServiceProfile, error: unknown): void {
+    const expected = this.#expected.shift()!
+    this.#expectedTotal -= expected
+    const now = performance.now()
+    // A connection-level failure ends every statement at once: nothing to learn.
+    if (!error || this.#pg._queryable) this.#owner.serviceTimes.record(profile, now - this.#headSince)
+    this.#headSince = now
+  }
+
   #ended(): void {
     if (--this.inFlight > 0) {
       this.#owner.freed()
@@ -159,7 +226,7 @@ export class SharedConnection implements SharedSession {
       this.#drained = undefined
       drained()
     } else if (this.idle) {
-      void this.#owner.idle(this)
+      this.#owner.quiet(this)
     } else {
       this.#owner.freed()
     }

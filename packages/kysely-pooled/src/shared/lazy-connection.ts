@@ -2,7 +2,13 @@ import { LeaseReleasedError, type AcquireOptions, type Lease } from '@kysely-poo
 import type { CompiledQuery, DatabaseConnection, QueryResult } from 'kysely'
 import type { AbortOptions } from './abort-options.js'
 import type { LeaseConnection } from './lease-connection.js'
-import type { SessionHolder, SharedSession, StatementRouter, StatementSituation } from './statement-route.js'
+import type {
+  SessionHolder,
+  SharedSession,
+  StatementRouter,
+  StatementSituation,
+  StatementTiming,
+} from './statement-route.js'
 
 const RESOLVED = Promise.resolve()
 /** The common case, allocated once. */
@@ -145,6 +151,10 @@ export class LazyConnection implements DatabaseConnection, SessionHolder {
       this.#statementsRun++
       return route.target.run(compiledQuery, options, this)
     }
+    const timing = route?.kind === 'bind' ? route.timing : undefined
+    if (timing !== undefined) {
+      return this.bind(options).then((connection) => timed(connection, compiledQuery, timing))
+    }
     return this.bind(options).then((connection) => connection.executeQuery(compiledQuery))
   }
 
@@ -174,4 +184,15 @@ export class LazyConnection implements DatabaseConnection, SessionHolder {
   async killSession(): Promise<void> {
     await this.#bound?.killSession()
   }
+}
+
+async function timed<R>(
+  connection: LeaseConnection<unknown>,
+  compiledQuery: CompiledQuery,
+  timing: StatementTiming,
+): Promise<QueryResult<R>> {
+  const startedAt = performance.now()
+  const result = await connection.executeQuery<R>(compiledQuery)
+  timing.ran(compiledQuery, performance.now() - startedAt)
+  return result
 }

@@ -54,6 +54,7 @@ export abstract class PooledDriver<C> implements Driver {
   readonly #transactions = new WeakSet<LazyConnection>()
   /** Handles of this driver bound to an exclusive connection right now. */
   #exclusive = 0
+  #bindsWaiting = 0
 
   constructor(settings: PooledDriverSettings<C>) {
     this.#settings = settings
@@ -79,6 +80,11 @@ export abstract class PooledDriver<C> implements Driver {
   /** Exclusive connections this driver's handles hold now (an estimate of the pool's use, for routers). */
   protected get exclusiveCount(): number {
     return this.#exclusive
+  }
+
+  /** Handles of this driver waiting for the pool to lend them a connection. */
+  protected get bindsWaiting(): number {
+    return this.#bindsWaiting
   }
 
   /** Whether the dialect has connection hooks (they need a connection of the handle's own). */
@@ -145,9 +151,15 @@ export abstract class PooledDriver<C> implements Driver {
     } else if (signal) {
       acquireOptions = { signal }
     }
-    const lease = this.#topology
-      ? (await this.#topology.acquire('primary', signal, site)).lease
-      : await this.#pool.acquire(acquireOptions)
+    let lease: Lease<C>
+    this.#bindsWaiting++
+    try {
+      lease = this.#topology
+        ? (await this.#topology.acquire('primary', signal, site)).lease
+        : await this.#pool.acquire(acquireOptions)
+    } finally {
+      this.#bindsWaiting--
+    }
     const connection = await this.#connect(lease, signal)
     this.#exclusive++
     return connection

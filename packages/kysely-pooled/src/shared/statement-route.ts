@@ -60,8 +60,19 @@ export interface SessionHolder {
   pin(session: SharedSession): void
 }
 
-/** The router's answer: bind the handle to an exclusive connection, or run on a shared target. */
-export type StatementRoute = { readonly kind: 'bind' } | { readonly kind: 'shared'; readonly target: SharedTarget }
+/** Told how long a statement that bound ran on its connection (successful runs only). */
+export interface StatementTiming {
+  ran(compiledQuery: CompiledQuery, millis: number): void
+}
+
+/**
+ * The router's answer: bind the handle to an exclusive connection (and,
+ * with `timing`, report how long the statement ran there), or run on a
+ * shared target.
+ */
+export type StatementRoute =
+  | { readonly kind: 'bind'; readonly timing?: StatementTiming }
+  | { readonly kind: 'shared'; readonly target: SharedTarget }
 
 /**
  * Decides where the statements of an unbound handle run. Consulted only
