@@ -311,9 +311,10 @@ describe.each(testTargets().filter((target) => target.dialect === 'postgres'))(
     it('keeps one shared connection for single statements while slow statements wait for the rest', async () => {
       const two = pipelineDialect(2)
       const onTwo = new Kysely<DB>({ dialect: two })
-      const slow = sql<{ n: number }>`select 1 as n from pg_sleep(0.3)`
+      // Short enough that the shared lease is not rotated out (1 s) meanwhile: rotation gives way by design.
+      const slow = sql<{ n: number }>`select 1 as n from pg_sleep(0.1)`
       try {
-        await slow.execute(onTwo) // learned: 300 ms, so it binds from now on
+        await slow.execute(onTwo) // learned: 100 ms, so it binds from now on
         let fastDone = 0
         let stop = false
         const fastCaller = (async () => {
