@@ -4,42 +4,45 @@ import { SLOW_MILLIS, ServiceTimes } from '../src/postgres/service-times.js'
 // What pipeline: true learns of each statement text decides where it runs:
 // shared (pipelined) or, once slow, on a connection of its own.
 describe('ServiceTimes', () => {
-  it('takes a new text for fast, and one slow run for slow', () => {
+  it('takes a new text for fast, and two slow runs in a row for slow', () => {
     const times = new ServiceTimes()
-    const profile = times.profile('select pg_sleep(0.05)')
+    const text = 'select pg_sleep(0.05)'
+    const profile = times.profile(text)
     expect(profile.millis).toBeLessThan(SLOW_MILLIS)
-    expect(times.isSlow('select pg_sleep(0.05)')).toBe(false)
+    expect(times.isSlow(text)).toBe(false)
     times.record(profile, 50)
-    expect(times.isSlow('select pg_sleep(0.05)')).toBe(true)
+    expect(times.isSlow(text)).toBe(false)
+    times.record(profile, 50)
+    expect(times.isSlow(text)).toBe(true)
     // Unknown texts are never slow (they are shared first, and learned from that run).
     expect(times.isSlow('select 1')).toBe(false)
   })
 
-  it('does not take one stalled answer (a GC pause) for a slow text', () => {
+  it('does not take stalled answers (a GC pause, a descheduled process) apart for a slow text', () => {
     const times = new ServiceTimes()
     const profile = times.profile('select 1')
-    for (let i = 0; i < 20; i++) times.record(profile, 0.1)
-    times.record(profile, 2 * SLOW_MILLIS - 1)
+    // Under CPU load a fast statement now and then takes 10–25 ms on the client's clock.
+    for (let i = 0; i < 100; i++) times.record(profile, i % 7 === 3 ? 25 : 0.2)
     expect(times.isSlow('select 1')).toBe(false)
   })
 
-  it('shares a text again once its runs turn fast', () => {
+  it('shares a text again after its first fast run', () => {
     const times = new ServiceTimes()
     const profile = times.profile('select * from report')
     times.record(profile, 40)
-    let runs = 0
-    while (times.isSlow('select * from report')) {
-      times.record(profile, 0.2)
-      runs++
-    }
-    expect(runs).toBeGreaterThan(3)
-    expect(runs).toBeLessThan(30)
+    times.record(profile, 40)
+    times.record(profile, 40)
+    expect(times.isSlow('select * from report')).toBe(true)
+    times.record(profile, 0.3)
+    expect(times.isSlow('select * from report')).toBe(false)
   })
 
   it('remembers a bounded number of texts', () => {
     const times = new ServiceTimes()
     const first = times.profile('select 0')
     times.record(first, 100)
+    times.record(first, 100)
+    expect(times.isSlow('select 0')).toBe(true)
     for (let i = 1; i <= 2_000; i++) times.profile(`select ${i}`)
     // Forgotten with the rest when the limit was reached: unknown again, so not slow.
     expect(times.isSlow('select 0')).toBe(false)

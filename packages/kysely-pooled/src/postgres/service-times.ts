@@ -2,16 +2,24 @@
 export interface ServiceProfile {
   /** Expected time on the server (ms): rises fast after a slow run, falls slowly. */
   millis: number
+  /** Runs in a row that took `SLOW_MILLIS` or more. */
+  slowRuns: number
 }
 
 /**
- * A text expected to take this long or more is slow: pipelined, it would
- * hold up every statement queued behind it on its connection, so it runs
- * on a connection of its own (see `pipelineRouter`). One run has to take
- * twice this to make a text slow: an event-loop stall that delays one
- * answer (a GC pause) does not.
+ * A run this long is slow: pipelined, it holds up every statement queued
+ * behind it on its connection.
  */
-export const SLOW_MILLIS = 5
+export const SLOW_MILLIS = 10
+
+/**
+ * Slow runs in a row that make a text slow: it then runs on a connection of
+ * its own (see `pipelineRouter`). Client-side timings include the client's
+ * own stalls — a GC pause, a CPU-starved process descheduled for a time
+ * slice — and under load those reach 10–25 ms for any statement in flight;
+ * one stalled run alone must not take a fast text off the pipeline.
+ */
+const SLOW_RUNS = 2
 
 /** Distinct texts remembered; an application has a few hundred. */
 const LIMIT = 2_000
@@ -32,23 +40,24 @@ export class ServiceTimes {
     let profile = this.#profiles.get(text)
     if (profile === undefined) {
       if (this.#profiles.size >= LIMIT) this.#profiles.clear()
-      // Not slow until a run says so: a new text is shared first.
-      profile = { millis: Math.min(this.#typical, SLOW_MILLIS / 2) }
+      profile = { millis: Math.min(this.#typical, SLOW_MILLIS / 2), slowRuns: 0 }
       this.#profiles.set(text, profile)
     }
     return profile
   }
 
-  /** Learned to take `SLOW_MILLIS` or more (an unknown text is not). */
+  /** Its last runs were slow (an unknown text is not: it is shared first, and learned from that run). */
   isSlow(text: string): boolean {
     const profile = this.#profiles.get(text)
-    return profile !== undefined && profile.millis >= SLOW_MILLIS
+    return profile !== undefined && profile.slowRuns >= SLOW_RUNS
   }
 
   record(profile: ServiceProfile, millis: number): void {
-    // Up by half the gap, down by a tenth: one slow run makes a text slow
-    // at once, a text that turned fast is shared again within a dozen or so runs.
+    // Up by half the gap, down by a tenth: the expectation placement uses
+    // follows a slow run at once and forgets it over a few runs.
     profile.millis += (millis - profile.millis) * (millis > profile.millis ? 0.5 : 0.1)
+    // One fast run shares the text again: a text that binds by mistake costs one exclusive run.
+    profile.slowRuns = millis >= SLOW_MILLIS ? profile.slowRuns + 1 : 0
     this.#typical += (millis - this.#typical) * 0.01
   }
 }
