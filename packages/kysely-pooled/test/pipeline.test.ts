@@ -350,6 +350,34 @@ describe.each(testTargets().filter((target) => target.dialect === 'postgres'))(
       }
     })
 
+    it('a transaction waiting for the pool gets a shared connection long before rotation frees one', async () => {
+      const two = pipelineDialect(2, 5_000, undefined, 2)
+      const onTwo = new Kysely<DB>({ dialect: two })
+      const order: string[] = []
+      try {
+        // One shared connection holds a long statement (new, so shared), the other runs a stream of single statements.
+        const long = sql`select 1 from pg_sleep(0.6)`.execute(onTwo).then(() => order.push('long statement'))
+        await expect.poll(() => two.pool.stats().used).toBe(1)
+        let stop = false
+        const callers = Array.from({ length: 3 }, async () => {
+          while (!stop) await sql`select 1`.execute(onTwo)
+        })
+        await expect.poll(() => two.pool.stats().used).toBe(2)
+        // Neither shared connection goes quiet on its own before the long statement ends (or rotation, at 1 s).
+        await onTwo.transaction().execute(async (trx) => {
+          await sql`select 1`.execute(trx)
+          order.push('transaction')
+        })
+        stop = true
+        await Promise.all([long, ...callers])
+        // The connection of the single statements went to the transaction as soon as it was quiet
+        // (or drained for it: #makeWay), not when the long statement or a rotation freed one.
+        expect(order).toEqual(['transaction', 'long statement'])
+      } finally {
+        await onTwo.destroy()
+      }
+    })
+
     it('refuses pg’s query_timeout, which would destroy a shared connection', () => {
       expect(
         () =>

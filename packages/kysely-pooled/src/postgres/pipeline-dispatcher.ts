@@ -152,19 +152,24 @@ export class PipelineDispatcher implements SharedTarget, SharedConnectionOwner {
    * statements, drains and goes back, rather than at its rotation time.
    */
   #makeWay(): void {
-    let lightest: SharedConnection | undefined
-    for (const connection of this.#shared) {
-      if (connection.accepting && (lightest === undefined || connection.inFlight < lightest.inFlight)) {
-        lightest = connection
-      }
-    }
     // The last one stays: single statements keep a way through while slow statements hold the rest.
     const accepting = this.#accepting()
-    const draining = this.#shared.length - accepting
-    if (lightest === undefined || accepting < 2 || draining >= this.#bindsWaiting()) return
-    lightest.accepting = false
-    if (this.#batch === lightest) this.#batch = undefined
-    if (lightest.idle) void this.idle(lightest)
+    if (accepting < 2 || this.#shared.length - accepting >= this.#bindsWaiting()) return
+    // The one expected to drain first: the waiting handle gets it soonest.
+    const now = performance.now()
+    let soonest: SharedConnection | undefined
+    let soonestWait = Infinity
+    for (const connection of this.#shared) {
+      if (!connection.accepting) continue
+      const wait = connection.expectedWait(now)
+      if (wait < soonestWait) {
+        soonest = connection
+        soonestWait = wait
+      }
+    }
+    soonest!.accepting = false
+    if (this.#batch === soonest) this.#batch = undefined
+    if (soonest!.idle) void this.idle(soonest!)
   }
 
   #accepting(): number {
