@@ -1,11 +1,9 @@
 import { mkdir, writeFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { hasExposedGc } from './closed-loop.js'
-import { kyselyCeiling, rawCeiling } from './contenders/ceilings.js'
+import { ALL_CONTENDERS } from './contenders/all-contenders.js'
 import type { Contender } from './contenders/contender.js'
-import { knexContender } from './contenders/knex.js'
 import { kyselyPooled, kyselyPooledPipeline } from './contenders/kysely-pooled.js'
-import { postgresJs } from './contenders/postgres-js.js'
 import { stockKysely } from './contenders/stock-kysely.js'
 import { assertLoopback, databaseTarget, prepareDatabase, redactUrl } from './databases.js'
 import { oursOnFake, oursOnFakeNoLeakDetection, pgPoolOnFake, tarnOnFake } from './fake/fake-pools.js'
@@ -29,16 +27,6 @@ const RESULTS_DIR = new URL('results/', PACKAGE_ROOT)
 const REPO_ROOT = new URL('../../', PACKAGE_ROOT)
 const CHART_FROM_REPO_ROOT = 'packages/bench/results/throughput.svg'
 
-/** Every contender of the throughput and transaction scenarios, ours first. */
-const CONTENDERS: readonly Contender[] = [
-  kyselyPooled,
-  kyselyPooledPipeline,
-  stockKysely,
-  postgresJs,
-  knexContender,
-  kyselyCeiling,
-  rawCeiling,
-]
 /** Head-of-line: exclusive mode, pipeline mode, and the stock dialect for reference. */
 const HEAD_OF_LINE_CONTENDERS: readonly Contender[] = [kyselyPooled, kyselyPooledPipeline, stockKysely]
 const FAKE_POOLS = [oursOnFake, tarnOnFake, pgPoolOnFake] as const
@@ -85,10 +73,10 @@ if (wants('instructions')) instructions = await measureInstructions()
 if (wants('exhaustion')) exhaustion = await measureExhaustion(FAKE_POOLS, settings)
 for (const target of targets) {
   if (wants('throughput'))
-    throughput.push(await measureThroughput(target, 'point-select', CONTENDERS, settings.concurrencies, settings))
+    throughput.push(await measureThroughput(target, 'point-select', ALL_CONTENDERS, settings.concurrencies, settings))
   if (wants('transactions')) {
     transactions.push(
-      await measureThroughput(target, 'transaction', CONTENDERS, settings.transactionConcurrencies, settings),
+      await measureThroughput(target, 'transaction', ALL_CONTENDERS, settings.transactionConcurrencies, settings),
     )
   }
   if (wants('head-of-line') && target.id === 'postgres') {

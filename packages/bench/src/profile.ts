@@ -1,10 +1,5 @@
 import { runClosedLoop } from './closed-loop.js'
-import { kyselyCeiling, rawCeiling } from './contenders/ceilings.js'
-import type { Contender } from './contenders/contender.js'
-import { knexContender } from './contenders/knex.js'
-import { kyselyPooled, kyselyPooledPipeline } from './contenders/kysely-pooled.js'
-import { postgresJs } from './contenders/postgres-js.js'
-import { stockKysely } from './contenders/stock-kysely.js'
+import { ALL_CONTENDERS } from './contenders/all-contenders.js'
 import { assertLoopback, databaseTarget, idSequence, prepareDatabase } from './databases.js'
 import { POOL_MAX, type DatabaseId } from './settings.js'
 
@@ -15,15 +10,6 @@ import { POOL_MAX, type DatabaseId } from './settings.js'
  *
  *   node --cpu-prof dist/profile.js --contender=kysely-pooled --db=postgres --op=point-select --c=16 --seconds=5
  */
-const CONTENDERS: readonly Contender[] = [
-  kyselyPooled,
-  kyselyPooledPipeline,
-  stockKysely,
-  postgresJs,
-  knexContender,
-  kyselyCeiling,
-  rawCeiling,
-]
 
 const args = new Map(
   process.argv.slice(2).map((arg) => {
@@ -31,7 +17,7 @@ const args = new Map(
     return [key!, value ?? '']
   }),
 )
-const contender = CONTENDERS.find((c) => c.id === (args.get('contender') ?? 'kysely-pooled'))
+const contender = ALL_CONTENDERS.find((c) => c.id === (args.get('contender') ?? 'kysely-pooled'))
 const db = (args.get('db') ?? 'postgres') as DatabaseId
 const op = args.get('op') ?? 'point-select'
 const concurrency = Number(args.get('c') ?? 16)
@@ -43,7 +29,7 @@ if (
   !(concurrency > 0)
 ) {
   process.stderr.write(
-    `usage: profile.js --contender=${CONTENDERS.map((c) => c.id).join('|')} --db=postgres|mariadb --op=point-select|transaction --c=16 --seconds=5\n`,
+    `usage: profile.js --contender=${ALL_CONTENDERS.map((c) => c.id).join('|')} --db=postgres|mariadb --op=point-select|transaction --c=16 --seconds=5\n`,
   )
   process.exit(2)
 }
