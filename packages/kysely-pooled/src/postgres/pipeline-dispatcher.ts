@@ -131,7 +131,7 @@ export class PipelineDispatcher implements SharedTarget, SharedConnectionOwner {
   }
 
   /**
-   * The connection this tick's statements go to: one write carries them
+   * The connection this event-loop turn's statements go to: one write carries them
    * all (see `SharedConnection.run`). On loopback and LAN alike a write is
    * the dearest part of a statement (the kernel's send path, the server's
    * wake-up), so statements arriving together leave together.
@@ -323,9 +323,9 @@ export class PipelineDispatcher implements SharedTarget, SharedConnectionOwner {
 
   /**
    * @internal Nothing in flight, no pins. Under load the next statement
-   * comes within the same tick (a caller's next query, another caller's
+   * comes within the same event-loop turn (a caller's next query, another caller's
    * result): the lease stays for it rather than going back to the pool and
-   * being taken again. Still idle once the tick is over, it goes back.
+   * being taken again. Still idle at the end of the turn, it goes back.
    */
   quiet(connection: SharedConnection): void {
     // Handles waiting for the pool get it at once, unless it is the last way through (see #makeWay).

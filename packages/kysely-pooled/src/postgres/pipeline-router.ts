@@ -24,10 +24,11 @@ const CACHE_LIMIT = 2_000
  * stream, a transaction: bind. The verdict is cached per SQL text.
  *
  * A text the dispatcher has learned to be slow (see `ServiceTimes`: its
- * last runs took `SLOW_MILLIS` or more) binds too, for its run only: pipelined, it would hold up
- * every statement behind it. On its own connection it costs what it costs
- * in exclusive mode (and an abort can cancel it); its runs there keep its
- * service time current, so a text that turns fast is shared again.
+ * last runs took `SLOW_MILLIS` or more) binds too, for its run only:
+ * pipelined, it would hold up every statement behind it. On its own
+ * connection it costs what it costs in exclusive mode (and an abort can
+ * cancel it); its runs there are timed too, so a text that turns fast is
+ * shared again.
  */
 export function pipelineRouter(dispatcher: PipelineDispatcher): StatementRouter {
   const shared: StatementRoute = Object.freeze({ kind: 'shared', target: dispatcher })

@@ -28,9 +28,9 @@ interface CallbackClient {
 
 /** What a shared connection tells its dispatcher. */
 export interface SharedConnectionOwner {
-  /** Nothing in flight and no handle pins it: give the lease back (now, or once the tick is over). */
+  /** Nothing in flight and no handle pins it: give the lease back now. */
   idle(connection: SharedConnection): Promise<void>
-  /** Nothing in flight and no pins, but still usable: give the lease back if it stays so until the tick is over. */
+  /** Nothing in flight and no pins, but still usable: give the lease back if it stays so until the end of the turn. */
   quiet(connection: SharedConnection): void
   /** A handle claimed it: it is no longer shared. */
   claimed(connection: SharedConnection): void
@@ -75,7 +75,7 @@ export class SharedConnection implements SharedSession {
   readonly #retireAt: number
   readonly #owner: SharedConnectionOwner
   readonly #socket: Corkable | undefined
-  /** Corked until the tick is over: the statements sent in one tick leave in one write. */
+  /** Corked until the end of the event-loop turn: the statements sent in it leave in one write. */
   #corked = false
   readonly #uncork = (): void => {
     this.#corked = false
@@ -142,7 +142,7 @@ export class SharedConnection implements SharedSession {
     this.#expected.push(expected)
     this.#expectedTotal += expected
     // pg corks each statement's messages (Parse … Sync) on its own; corked
-    // for the rest of the tick, every statement placed here in it leaves in
+    // for the rest of the turn, every statement placed here in it leaves in
     // one write, and the server reads them in one go. Not the first on an
     // idle connection: it would wait for nothing (a lone caller's latency).
     if (!idle && !this.#corked && this.#socket !== undefined) {
