@@ -9,13 +9,15 @@ describe('ServiceTimes', () => {
     const text = 'select pg_sleep(0.05)'
     const profile = times.profile(text)
     expect(profile.millis).toBeLessThan(SLOW_MILLIS)
-    expect(times.isSlow(text)).toBe(false)
+    expect(times.isSlow(profile)).toBe(false)
     times.record(profile, 50)
-    expect(times.isSlow(text)).toBe(false)
+    expect(times.isSlow(profile)).toBe(false)
     times.record(profile, 50)
-    expect(times.isSlow(text)).toBe(true)
-    // Unknown texts are never slow (they are shared first, and learned from that run).
-    expect(times.isSlow('select 1')).toBe(false)
+    expect(times.isSlow(profile)).toBe(true)
+    // The same text, the same profile: what the router and the dispatcher learn meets in one place.
+    expect(times.profile(text)).toBe(profile)
+    // New texts are never slow (they are shared first, and learned from that run).
+    expect(times.isSlow(times.profile('select 1'))).toBe(false)
   })
 
   it('does not take stalled answers (a GC pause, a descheduled process) apart for a slow text', () => {
@@ -23,7 +25,7 @@ describe('ServiceTimes', () => {
     const profile = times.profile('select 1')
     // Under CPU load a fast statement now and then takes 10–25 ms on the client's clock.
     for (let i = 0; i < 100; i++) times.record(profile, i % 7 === 3 ? 25 : 0.2)
-    expect(times.isSlow('select 1')).toBe(false)
+    expect(times.isSlow(profile)).toBe(false)
   })
 
   it('shares a text again after its first fast run', () => {
@@ -32,9 +34,9 @@ describe('ServiceTimes', () => {
     times.record(profile, 40)
     times.record(profile, 40)
     times.record(profile, 40)
-    expect(times.isSlow('select * from report')).toBe(true)
+    expect(times.isSlow(profile)).toBe(true)
     times.record(profile, 0.3)
-    expect(times.isSlow('select * from report')).toBe(false)
+    expect(times.isSlow(profile)).toBe(false)
   })
 
   it('remembers a bounded number of texts', () => {
@@ -42,9 +44,10 @@ describe('ServiceTimes', () => {
     const first = times.profile('select 0')
     times.record(first, 100)
     times.record(first, 100)
-    expect(times.isSlow('select 0')).toBe(true)
+    expect(times.isSlow(first)).toBe(true)
     for (let i = 1; i <= 2_000; i++) times.profile(`select ${i}`)
-    // Forgotten with the rest when the limit was reached: unknown again, so not slow.
-    expect(times.isSlow('select 0')).toBe(false)
+    // Forgotten with the rest when the limit was reached: new again, so not slow.
+    expect(times.profile('select 0')).not.toBe(first)
+    expect(times.isSlow(times.profile('select 0'))).toBe(false)
   })
 })

@@ -12,16 +12,14 @@ import { BIND, type StatementRoute, type StatementRouter, type StatementSituatio
 const SHAREABLE_START =
   /^(?:\s|--[^\n]*\n|\/\*[^*]*\*+(?:[^/*][^*]*\*+)*\/|\()*(?:select|insert|update|delete|with|values|table|merge)\b/i
 
-/** Distinct statement texts remembered; an application has a few hundred at most. */
-const CACHE_LIMIT = 2_000
-
 /**
  * The router of `pipeline: true`: the first statement of a handle goes to
  * the shared connections when it needs no session of its own — a single
  * statement (no `;`), a query or DML by its first word, nothing the session
  * classifier (`findSessionState`) flags (SET, temporary objects, session
  * advisory locks, LISTEN, PREPARE, …). A second statement on the handle, a
- * stream, a transaction: bind. The verdict is cached per SQL text.
+ * stream, a transaction: bind. The verdict is cached per SQL text, with
+ * what the dispatcher learns of it (`ServiceTimes`).
  *
  * A text the dispatcher has learned to be slow (see `ServiceTimes`: its
  * last runs took `SLOW_MILLIS` or more) binds too, for its run only:
@@ -39,19 +37,13 @@ export function pipelineRouter(dispatcher: PipelineDispatcher): StatementRouter 
       ran: (compiledQuery: CompiledQuery, millis: number) => times.record(times.profile(compiledQuery.sql), millis),
     }),
   })
-  const verdicts = new Map<string, boolean>()
   return {
     route(compiledQuery: CompiledQuery, situation: StatementSituation): StatementRoute {
       if (situation.statementsRun > 0 || situation.streamed) return BIND
-      const text = compiledQuery.sql
-      let shareable = verdicts.get(text)
-      if (shareable === undefined) {
-        shareable = isShareable(text)
-        if (verdicts.size >= CACHE_LIMIT) verdicts.clear()
-        verdicts.set(text, shareable)
-      }
-      if (!shareable) return BIND
-      return times.isSlow(text) ? alone : shared
+      const profile = times.profile(compiledQuery.sql)
+      profile.shareable ??= isShareable(compiledQuery.sql)
+      if (!profile.shareable) return BIND
+      return times.isSlow(profile) ? alone : shared
     },
   }
 }

@@ -1,5 +1,7 @@
-/** What the dispatcher has learned of one statement text. */
+/** What the pipeline knows of one statement text. */
 export interface ServiceProfile {
+  /** The router's verdict (see `isShareable`), cached here with the rest: one map, one lookup. */
+  shareable: boolean | undefined
   /** Expected time on the server (ms): rises fast after a slow run, falls slowly. */
   millis: number
   /** Runs in a row that took `SLOW_MILLIS` or more. */
@@ -21,7 +23,7 @@ export const SLOW_MILLIS = 10
  */
 const SLOW_RUNS = 2
 
-/** Distinct texts remembered; an application has a few hundred. */
+/** Distinct texts remembered; an application has a few hundred at most. */
 const LIMIT = 2_000
 
 /**
@@ -40,16 +42,15 @@ export class ServiceTimes {
     let profile = this.#profiles.get(text)
     if (profile === undefined) {
       if (this.#profiles.size >= LIMIT) this.#profiles.clear()
-      profile = { millis: Math.min(this.#typical, SLOW_MILLIS / 2), slowRuns: 0 }
+      profile = { shareable: undefined, millis: Math.min(this.#typical, SLOW_MILLIS / 2), slowRuns: 0 }
       this.#profiles.set(text, profile)
     }
     return profile
   }
 
-  /** Its last runs were slow (an unknown text is not: it is shared first, and learned from that run). */
-  isSlow(text: string): boolean {
-    const profile = this.#profiles.get(text)
-    return profile !== undefined && profile.slowRuns >= SLOW_RUNS
+  /** Its last runs were slow (a new text is not: it is shared first, and learned from that run). */
+  isSlow(profile: ServiceProfile): boolean {
+    return profile.slowRuns >= SLOW_RUNS
   }
 
   record(profile: ServiceProfile, millis: number): void {
